@@ -1,0 +1,44 @@
+package gatehouse
+
+import "context"
+
+// UserStore persists users. Implementations must be safe for concurrent use.
+//
+// Uniqueness of UsernameKey and EmailKey is enforced by the store itself (a
+// unique constraint), never by a look-up before the insert, so that concurrent
+// registrations of one name cannot both succeed.
+type UserStore interface {
+	// CreateUser inserts u and sets u.ID and u.CreatedAt. It returns an *Error
+	// with code CodeUsernameTaken or CodeEmailTaken when the key is in use.
+	CreateUser(ctx context.Context, u *User) error
+
+	// UserByID returns the user with that id, or an *Error with code CodeNotFound.
+	UserByID(ctx context.Context, id int64) (*User, error)
+
+	// UserByUsername returns the user whose UsernameKey equals key, or an *Error
+	// with code CodeNotFound.
+	UserByUsername(ctx context.Context, key string) (*User, error)
+
+	// UserByEmail returns the user whose EmailKey equals key, or an *Error with
+	// code CodeNotFound.
+	UserByEmail(ctx context.Context, key string) (*User, error)
+
+	// SetPasswordHash replaces the stored hash of user id (after a rehash or a
+	// password change). It returns an *Error with code CodeNotFound if there is
+	// no such user.
+	SetPasswordHash(ctx context.Context, id int64, hash string) error
+
+	// SetUserActive activates or deactivates user id. It returns an *Error with
+	// code CodeNotFound if there is no such user.
+	SetUserActive(ctx context.Context, id int64, active bool) error
+
+	// DeleteUser removes user id. It returns an *Error with code CodeNotFound if
+	// there is no such user.
+	DeleteUser(ctx context.Context, id int64) error
+}
+
+// Pinger reports whether a backing service can serve requests; GET /readyz
+// asks every Pinger it is given.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
