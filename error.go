@@ -18,7 +18,6 @@ const (
 	CodeMethodNotAllowed     = "method_not_allowed"     // 405
 	CodePayloadTooLarge      = "payload_too_large"      // 413
 	CodeUnsupportedMediaType = "unsupported_media_type" // 415
-	CodeMalformedRequest     = "malformed_request"      // 400: the body cannot be parsed at all
 	CodeNotReady             = "not_ready"              // 503: a dependency is down
 	CodeInternal             = "internal"               // 500: anything unexpected; details only in the log
 )

@@ -1,0 +1,235 @@
+// Package auth holds gatehouse's use cases: register, log in, and
+// authenticate a request's access token. It reaches storage only through the
+// domain's interfaces and knows nothing of HTTP: callers pass plain values and
+// get *gatehouse.Error values back, whose codes the HTTP layer maps to statuses.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
+	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+)
+
+// Service runs the use cases. It is safe for concurrent use.
+type Service struct {
+	users  gatehouse.UserStore
+	hasher *pwhash.Hasher
+	policy pwhash.Policy
+	tokens *tokens.Manager
+	log    *slog.Logger
+}
+
+// Deps are what a Service needs.
+type Deps struct {
+	Users  gatehouse.UserStore
+	Hasher *pwhash.Hasher
+	Policy pwhash.Policy
+	Tokens *tokens.Manager
+	Logger *slog.Logger
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{users: d.Users, hasher: d.Hasher, policy: d.Policy.WithDefaults(), tokens: d.Tokens, log: log}
+}
+
+// RegisterInput is a registration request.
+type RegisterInput struct {
+	Username string
+	Email    string
+	Password string
+}
+
+// Register creates an account. Invalid input gives a CodeValidation error that
+// lists every problem at once; a taken username or email gives
+// CodeUsernameTaken or CodeEmailTaken, decided by the store's unique
+// constraint so that concurrent registrations of one name cannot both win.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (*gatehouse.User, error) {
+	var fields []gatehouse.FieldError
+	username, usernameKey, p := normalizeUsername(in.Username)
+	fields = appendProblem(fields, "username", p)
+	email, emailKey, p := normalizeEmail(in.Email)
+	fields = appendProblem(fields, "email", p)
+	if in.Password == "" {
+		fields = appendProblem(fields, "password", &problem{typ: "missing"})
+	} else {
+		for _, pp := range s.policy.Check(in.Password, in.Username, in.Email) {
+			fields = appendProblem(fields, "password", &problem{typ: pp.Type, args: pp.Args})
+		}
+	}
+	if len(fields) > 0 {
+		return nil, gatehouse.ValidationError(fields...)
+	}
+	hash, err := s.hasher.Hash(in.Password)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	u := &gatehouse.User{
+		Username:     username,
+		UsernameKey:  usernameKey,
+		Email:        email,
+		EmailKey:     emailKey,
+		PasswordHash: hash,
+		IsActive:     true,
+	}
+	if err := s.users.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "user registered", slog.Int64("user_id", u.ID))
+	return u, nil
+}
+
+func appendProblem(fields []gatehouse.FieldError, field string, p *problem) []gatehouse.FieldError {
+	if p == nil {
+		return fields
+	}
+	return append(fields, gatehouse.FieldError{Loc: []string{"body", field}, Type: p.typ, Key: p.typ, Args: p.args})
+}
+
+// LoginResult is a successful login.
+type LoginResult struct {
+	AccessToken string
+	ExpiresAt   time.Time
+	ExpiresIn   int // seconds
+	User        *gatehouse.User
+}
+
+var errInvalidCredentials = &gatehouse.Error{Code: gatehouse.CodeInvalidCredentials}
+
+// Login checks a username (or email) and password and issues an access token.
+//
+// Unknown user, undecodable login and wrong password give one identical error,
+// and an unknown user costs a verification against a dummy hash, so neither
+// the answer nor its timing tells whether an account exists. A correct
+// password for a deactivated account gives CodeInactiveUser: only someone who
+// knows the password learns that.
+func (s *Service) Login(ctx context.Context, login, password string) (*LoginResult, error) {
+	if login == "" || password == "" {
+		var fields []gatehouse.FieldError
+		if login == "" {
+			fields = appendProblem(fields, "username", &problem{typ: "missing"})
+		}
+		if password == "" {
+			fields = appendProblem(fields, "password", &problem{typ: "missing"})
+		}
+		return nil, gatehouse.ValidationError(fields...)
+	}
+	// Bound the work an anonymous caller can ask of the hash function.
+	if len(password) > s.policy.MaxBytes {
+		return nil, gatehouse.ValidationError(gatehouse.FieldError{
+			Loc: []string{"body", "password"}, Type: "password_too_long", Key: "password_too_long",
+			Args: map[string]any{"max": s.policy.MaxBytes},
+		})
+	}
+	u, err := s.findLogin(ctx, login)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		s.hasher.VerifyDummy(password)
+		return nil, errInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := s.hasher.Verify(password, u.PasswordHash)
+	if err != nil {
+		// A stored hash we cannot read is an operator's problem; the caller
+		// learns only that the login failed.
+		s.log.LogAttrs(ctx, slog.LevelError, "stored password hash unreadable", slog.Int64("user_id", u.ID), slog.String("error", err.Error()))
+		return nil, errInvalidCredentials
+	}
+	if !ok {
+		return nil, errInvalidCredentials
+	}
+	if !u.IsActive {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, password)
+	}
+	tok, claims, err := s.tokens.Issue(u.ID, u.Username)
+	if err != nil {
+		return nil, err
+	}
+	return &LoginResult{
+		AccessToken: tok,
+		ExpiresAt:   claims.ExpiresAt,
+		ExpiresIn:   int(claims.ExpiresAt.Sub(claims.IssuedAt) / time.Second),
+		User:        u,
+	}, nil
+}
+
+// findLogin looks a user up by email when the login contains '@' (usernames
+// never do), else by username. A login that cannot be normalised cannot name
+// an account, so it is simply not found.
+func (s *Service) findLogin(ctx context.Context, login string) (*gatehouse.User, error) {
+	if strings.Contains(login, "@") {
+		_, key, p := normalizeEmail(login)
+		if p != nil {
+			return nil, &gatehouse.Error{Code: gatehouse.CodeNotFound}
+		}
+		return s.users.UserByEmail(ctx, key)
+	}
+	_, key, p := normalizeUsername(login)
+	if p != nil {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeNotFound}
+	}
+	return s.users.UserByUsername(ctx, key)
+}
+
+// upgradeHash replaces a legacy hash (bcrypt from the tutorial's database, or
+// argon2id with outdated parameters) with a current one, as passlib's
+// deprecated="auto" does. A failure is logged, never fatal to the login: the
+// old hash still works and the next login tries again.
+func (s *Service) upgradeHash(ctx context.Context, u *gatehouse.User, password string) {
+	hash, err := s.hasher.Hash(password)
+	if err == nil {
+		err = s.users.SetPasswordHash(ctx, u.ID, hash)
+	}
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "password rehash failed", slog.Int64("user_id", u.ID), slog.String("error", err.Error()))
+		return
+	}
+	u.PasswordHash = hash
+	s.log.LogAttrs(ctx, slog.LevelInfo, "password hash upgraded to argon2id", slog.Int64("user_id", u.ID))
+}
+
+var errInvalidToken = &gatehouse.Error{Code: gatehouse.CodeInvalidToken}
+
+// Authenticate verifies an access token and returns its user. This is the hot
+// path of every protected request. A missing, malformed, expired or forged
+// token, and a token whose user no longer exists, all give CodeInvalidToken;
+// a deactivated user gives CodeInactiveUser (as the tutorial answers).
+func (s *Service) Authenticate(ctx context.Context, token string) (*gatehouse.User, tokens.Claims, error) {
+	claims, err := s.tokens.Verify(token)
+	if err != nil {
+		return nil, tokens.Claims{}, &gatehouse.Error{Code: gatehouse.CodeInvalidToken, Err: err}
+	}
+	id, err := claims.UserID()
+	if err != nil {
+		return nil, tokens.Claims{}, &gatehouse.Error{Code: gatehouse.CodeInvalidToken, Err: err}
+	}
+	u, err := s.users.UserByID(ctx, id)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil, tokens.Claims{}, errInvalidToken
+	}
+	if err != nil {
+		return nil, tokens.Claims{}, fmt.Errorf("load token user: %w", err)
+	}
+	if !u.IsActive {
+		return nil, tokens.Claims{}, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
+	}
+	return u, claims, nil
+}
+
+// ErrNoToken is the cause recorded when a request carries no token at all.
+var ErrNoToken = errors.New("no bearer token")

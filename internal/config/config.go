@@ -1,0 +1,569 @@
+// Package config turns the environment and command-line flags into a Config
+// value. It is the only place that knows the names of gatehouse's settings:
+// every environment variable has a flag of the same meaning, flags win over
+// variables, and Validate holds the rules that refuse unsafe production setups.
+//
+// Nothing here reads the process environment directly; Load receives a getenv
+// function, so tests and the caller decide what the environment is.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultPasswordMinStrength is the zxcvbn score (0..4) a new password must
+// reach unless GATEHOUSE_PASSWORD_MIN_STRENGTH says otherwise. Score 2
+// ("somewhat guessable") turns away the passwords found at the top of every
+// cracking list while still accepting ordinary passphrases.
+const DefaultPasswordMinStrength = 2
+
+// Defaults. They live here, next to the settings table that prints them, so
+// that `gatehouse help` and docs/configuration.md cannot drift from the code
+// (a test compares the documentation table with the settings table).
+const (
+	defaultEnv               = envDevelopment
+	defaultAddr              = "127.0.0.1:8000"
+	defaultDataDir           = "./data"
+	defaultDatabaseFile      = "gatehouse.db"
+	defaultAccessTokenTTL    = 30 * time.Minute
+	defaultLocale            = "en"
+	defaultPasswordMinLength = 8
+	defaultLogLevel          = slog.LevelInfo
+	defaultShutdownTimeout   = 30 * time.Second
+	defaultMaxBodyBytes      = 1 << 20
+)
+
+const (
+	envDevelopment = "development"
+	envProduction  = "production"
+)
+
+// Names of the secret's sources. They are reported in SecretKeySource and in
+// errors; the secret's value never is.
+const (
+	envSecretKey         = "GATEHOUSE_SECRET_KEY"
+	envSecretKeyTutorial = "SECRET_KEY" // the Python tutorial's name, honoured so its .env files keep working
+	envSecretKeyFile     = "GATEHOUSE_SECRET_KEY_FILE"
+	flagSecretKey        = "secret-key"
+	flagSecretKeyFile    = "secret-key-file"
+)
+
+// Config is the server's configuration, a plain value: it is built once by
+// Load, checked by Validate and then handed to whoever needs it. Nothing
+// mutates it afterwards.
+type Config struct {
+	Env         string // "development" (default) or "production"
+	Addr        string // listen address, host:port
+	DataDir     string // where the SQLite database and the development secret live
+	DatabaseURL string // defaults to an absolute sqlite:// URL under DataDir
+
+	// SecretKey is the HS256 signing secret, "" when none is configured (in
+	// development the server then generates one and keeps it in DataDir).
+	// SecretKeySource says where it came from, for log lines:
+	// "GATEHOUSE_SECRET_KEY", "SECRET_KEY", "--secret-key", "file:<path>" or "".
+	SecretKey       string
+	SecretKeySource string
+
+	AccessTokenTTL time.Duration
+	Issuer         string // "iss" claim; optional
+	Audience       string // "aud" claim; optional
+	Locale         string // default message language: "en" or "ko"
+
+	PasswordMinLength   int
+	PasswordMinStrength int // zxcvbn score 0..4; 0 turns the check off
+
+	TLSCert       string // PEM certificate (chain) file
+	TLSKey        string // PEM private key file
+	TrustTLSProxy bool   // a proxy in front terminates TLS
+
+	LogLevel        slog.Level
+	LogFormat       string // "text" or "json"
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int64
+}
+
+// Production reports whether the production rules apply.
+func (c Config) Production() bool { return c.Env == envProduction }
+
+// TLS reports whether the server terminates TLS itself, which needs both the
+// certificate and the key.
+func (c Config) TLS() bool { return c.TLSCert != "" && c.TLSKey != "" }
+
+// setting describes one configuration value: its environment variable, its
+// flag, how Usage and the documentation show it, and how to store a raw value
+// into a Config. The secret's two settings have no apply: the secret has
+// aliases and a file form, so Load resolves it separately.
+type setting struct {
+	env   string
+	flag  string // kebab-case, without dashes
+	arg   string // placeholder shown after the flag in Usage; "" for the boolean flag
+	def   string // default as shown to operators
+	usage string
+	apply func(c *Config, raw string) error
+}
+
+// settings lists every setting once, in the order Usage prints them. It is a
+// function rather than a package variable so that no caller can change the
+// table another one reads.
+func settings() []setting {
+	return []setting{
+		{
+			env: "GATEHOUSE_ENV", flag: "env", arg: "name", def: defaultEnv,
+			usage: "development or production; production turns on the safety checks",
+			apply: func(c *Config, raw string) (err error) {
+				c.Env, err = parseEnum(raw, envDevelopment, envProduction)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_ADDR", flag: "addr", arg: "host:port", def: defaultAddr,
+			usage: "address to listen on",
+			apply: func(c *Config, raw string) error { c.Addr = raw; return nil },
+		},
+		{
+			env: "GATEHOUSE_DATA_DIR", flag: "data-dir", arg: "dir", def: defaultDataDir,
+			usage: "directory for the SQLite database and the development secret",
+			apply: func(c *Config, raw string) error { c.DataDir = raw; return nil },
+		},
+		{
+			env: "GATEHOUSE_DATABASE_URL", flag: "database-url", arg: "url", def: "sqlite://<data dir>/gatehouse.db",
+			usage: "database URL (see docs/configuration.md); as a flag, any password in it shows in process listings",
+			apply: func(c *Config, raw string) error { c.DatabaseURL = raw; return nil },
+		},
+		{
+			env: envSecretKey, flag: flagSecretKey, arg: "secret", def: "none",
+			usage: "HS256 signing secret (also read from SECRET_KEY). Command lines are visible to other local users in process listings: prefer GATEHOUSE_SECRET_KEY or --secret-key-file",
+		},
+		{
+			env: envSecretKeyFile, flag: flagSecretKeyFile, arg: "path", def: "none",
+			usage: "file holding the signing secret (a Docker or Kubernetes secret); one trailing newline is ignored",
+		},
+		{
+			env: "GATEHOUSE_ACCESS_TOKEN_TTL", flag: "access-token-ttl", arg: "duration", def: formatDuration(defaultAccessTokenTTL),
+			usage: "lifetime of an access token: a Go duration (15m, 1h) or whole seconds",
+			apply: func(c *Config, raw string) (err error) {
+				c.AccessTokenTTL, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_ISSUER", flag: "issuer", arg: "string", def: "none",
+			usage: `issuer ("iss" claim) of tokens; optional`,
+			apply: func(c *Config, raw string) error { c.Issuer = raw; return nil },
+		},
+		{
+			env: "GATEHOUSE_AUDIENCE", flag: "audience", arg: "string", def: "none",
+			usage: `audience ("aud" claim) of tokens; optional`,
+			apply: func(c *Config, raw string) error { c.Audience = raw; return nil },
+		},
+		{
+			env: "GATEHOUSE_LOCALE", flag: "locale", arg: "code", def: defaultLocale,
+			usage: "language of messages when the request does not choose one: en or ko",
+			apply: func(c *Config, raw string) (err error) {
+				c.Locale, err = parseEnum(raw, "en", "ko")
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_PASSWORD_MIN_LENGTH", flag: "password-min-length", arg: "int", def: strconv.Itoa(defaultPasswordMinLength),
+			usage: "minimum password length in characters (production requires at least 8)",
+			apply: func(c *Config, raw string) (err error) {
+				c.PasswordMinLength, err = parseInt(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_PASSWORD_MIN_STRENGTH", flag: "password-min-strength", arg: "0-4", def: strconv.Itoa(DefaultPasswordMinStrength),
+			usage: "minimum zxcvbn score of a new password, 0 (off) to 4",
+			apply: func(c *Config, raw string) (err error) {
+				c.PasswordMinStrength, err = parseInt(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_TLS_CERT", flag: "tls-cert", arg: "path", def: "none",
+			usage: "PEM certificate chain; with --tls-key the server speaks HTTPS itself",
+			apply: func(c *Config, raw string) error { c.TLSCert = raw; return nil },
+		},
+		{
+			env: "GATEHOUSE_TLS_KEY", flag: "tls-key", arg: "path", def: "none",
+			usage: "PEM private key for --tls-cert",
+			apply: func(c *Config, raw string) error { c.TLSKey = raw; return nil },
+		},
+		{
+			env: "GATEHOUSE_TRUST_TLS_PROXY", flag: "trust-tls-proxy", def: "false",
+			usage: "a proxy in front of the server terminates TLS (true, false, 1 or 0)",
+			apply: func(c *Config, raw string) (err error) {
+				c.TrustTLSProxy, err = parseBool(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_LOG_LEVEL", flag: "log-level", arg: "level", def: strings.ToLower(defaultLogLevel.String()),
+			usage: "debug, info, warn or error",
+			apply: func(c *Config, raw string) (err error) {
+				c.LogLevel, err = parseLevel(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_LOG_FORMAT", flag: "log-format", arg: "format", def: "text in development, json in production",
+			usage: "text or json",
+			apply: func(c *Config, raw string) (err error) {
+				c.LogFormat, err = parseEnum(raw, "text", "json")
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", arg: "duration", def: formatDuration(defaultShutdownTimeout),
+			usage: "how long to let requests in flight finish on shutdown: a Go duration or whole seconds",
+			apply: func(c *Config, raw string) (err error) {
+				c.ShutdownTimeout, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_MAX_BODY_BYTES", flag: "max-body-bytes", arg: "bytes", def: strconv.Itoa(defaultMaxBodyBytes),
+			usage: "largest request body accepted, in bytes (1 KiB to 64 MiB)",
+			apply: func(c *Config, raw string) (err error) {
+				c.MaxBodyBytes, err = strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+				if err != nil {
+					return fmt.Errorf("invalid byte count %q (want a whole number of bytes, e.g. 1048576)", raw)
+				}
+				return nil
+			},
+		},
+	}
+}
+
+// Load reads configuration from the environment (through getenv) and then
+// from args, which are the flags after the subcommand; flags win over
+// environment variables. An empty value, in either place, counts as unset.
+//
+// Load parses (numbers, durations, booleans, enumerated values) and reads the
+// secret file, but applies no policy: Validate holds the rules. It returns an
+// error that wraps flag.ErrHelp for -h or --help. No error it returns contains
+// the secret.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+
+	// Flags are parsed first, although they are applied last, so that
+	// -h works even when the environment holds a bad value.
+	flags, err := parseFlags(args)
+	if err != nil {
+		return Config{}, err
+	}
+
+	c := Config{
+		Env:                 defaultEnv,
+		Addr:                defaultAddr,
+		DataDir:             defaultDataDir,
+		AccessTokenTTL:      defaultAccessTokenTTL,
+		Locale:              defaultLocale,
+		PasswordMinLength:   defaultPasswordMinLength,
+		PasswordMinStrength: DefaultPasswordMinStrength,
+		LogLevel:            defaultLogLevel,
+		ShutdownTimeout:     defaultShutdownTimeout,
+		MaxBodyBytes:        defaultMaxBodyBytes,
+	}
+	all := settings()
+	for _, s := range all {
+		if raw := getenv(s.env); raw != "" && s.apply != nil {
+			if err := s.apply(&c, raw); err != nil {
+				return Config{}, fmt.Errorf("%s: %w", s.env, err)
+			}
+		}
+	}
+	for _, s := range all {
+		if raw := flags[s.flag]; raw != "" && s.apply != nil {
+			if err := s.apply(&c, raw); err != nil {
+				return Config{}, fmt.Errorf("--%s: %w", s.flag, err)
+			}
+		}
+	}
+
+	c.SecretKey, c.SecretKeySource, err = loadSecret(flags, getenv)
+	if err != nil {
+		return Config{}, err
+	}
+
+	// Defaults that depend on other settings are filled in last, so that
+	// --data-dir moves the default database and --env changes the log format.
+	if c.DatabaseURL == "" {
+		path, err := filepath.Abs(filepath.Join(c.DataDir, defaultDatabaseFile))
+		if err != nil {
+			return Config{}, fmt.Errorf("GATEHOUSE_DATA_DIR: %w", err)
+		}
+		// Absolute, so that the database does not move when the working
+		// directory does: "sqlite://" + "/abs/path" reads sqlite:///abs/path.
+		c.DatabaseURL = "sqlite://" + path
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+		if c.Production() {
+			c.LogFormat = "json" // for log collectors
+		}
+	}
+	return c, nil
+}
+
+// parseFlags parses args against a FlagSet that knows every setting and
+// returns the non-empty values given, by flag name. Values are only collected
+// here; they are parsed in Load, so that a bad value is reported in the same
+// words whether it came from a flag or a variable.
+func parseFlags(args []string) (map[string]string, error) {
+	fs := flag.NewFlagSet("gatehouse", flag.ContinueOnError)
+	// The caller prints Usage on flag.ErrHelp; the flag package must not
+	// print its own version to stderr.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	values := make(map[string]*flagValue)
+	for _, s := range settings() {
+		v := &flagValue{isBool: s.arg == ""}
+		values[s.flag] = v
+		fs.Var(v, s.flag, s.usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		arg := fs.Arg(0)
+		if _, err := parseBool(arg); err == nil {
+			// `--trust-tls-proxy false` leaves "false" behind: the flag
+			// package only takes a boolean's value after "=".
+			return nil, fmt.Errorf("unexpected argument %q: write a boolean flag's value after =, e.g. --trust-tls-proxy=%s", arg, arg)
+		}
+		return nil, fmt.Errorf("unexpected argument %q", arg)
+	}
+	got := make(map[string]string)
+	for name, v := range values {
+		if v.value != "" {
+			got[name] = v.value
+		}
+	}
+	return got, nil
+}
+
+// flagValue records a flag's raw text; see parseFlags.
+type flagValue struct {
+	value  string
+	isBool bool
+}
+
+func (v *flagValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.value
+}
+
+func (v *flagValue) Set(s string) error { v.value = s; return nil }
+
+// IsBoolFlag lets --trust-tls-proxy stand alone, meaning true.
+func (v *flagValue) IsBoolFlag() bool { return v.isBool }
+
+// loadSecret resolves the signing secret and names its source. The flags, as
+// a group, replace the environment as a group: --secret-key-file overrides
+// GATEHOUSE_SECRET_KEY. Within one group, a direct value and a file are
+// ambiguous and refused, since guessing which one the operator meant could
+// silently sign tokens with the wrong key. GATEHOUSE_SECRET_KEY wins over the
+// tutorial's SECRET_KEY because the prefixed name cannot belong to another
+// program sharing the environment.
+func loadSecret(flags map[string]string, getenv func(string) string) (secret, source string, err error) {
+	value, valueSource := flags[flagSecretKey], "--"+flagSecretKey
+	file, fileSource := flags[flagSecretKeyFile], "--"+flagSecretKeyFile
+	if value == "" && file == "" {
+		value, valueSource = getenv(envSecretKey), envSecretKey
+		if value == "" {
+			value, valueSource = getenv(envSecretKeyTutorial), envSecretKeyTutorial
+		}
+		file, fileSource = getenv(envSecretKeyFile), envSecretKeyFile
+	}
+	switch {
+	case value != "" && file != "":
+		return "", "", fmt.Errorf("%s and %s are both set: set only one", valueSource, fileSource)
+	case value != "":
+		return value, valueSource, nil
+	case file != "":
+		secret, err := readSecretFile(file)
+		if err != nil {
+			return "", "", fmt.Errorf("%s: %w", fileSource, err)
+		}
+		return secret, "file:" + file, nil
+	}
+	return "", "", nil
+}
+
+// readSecretFile reads a secret file. Exactly one trailing newline is dropped
+// because `echo` and editors add one; anything else is part of the secret.
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		// The path is left out of the message: an operator who pastes the
+		// secret itself into the _FILE variable would otherwise see it
+		// echoed into logs.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("cannot read the file it names: %w", err)
+	}
+	s := string(b)
+	if strings.HasSuffix(s, "\r\n") {
+		s = s[:len(s)-2]
+	} else if strings.HasSuffix(s, "\n") {
+		s = s[:len(s)-1]
+	}
+	if s == "" {
+		// An empty file is a mistake, not a request for a generated secret.
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return s, nil
+}
+
+func parseEnum(raw string, allowed ...string) (string, error) {
+	v := strings.ToLower(strings.TrimSpace(raw))
+	for _, a := range allowed {
+		if v == a {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("invalid value %q (want %s)", raw, strings.Join(allowed, " or "))
+}
+
+func parseInt(raw string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(raw))
+	if err != nil {
+		return 0, fmt.Errorf("invalid integer %q", raw)
+	}
+	return n, nil
+}
+
+func parseBool(raw string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(raw)) {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("invalid boolean %q (want true, false, 1 or 0)", raw)
+}
+
+// parseDuration accepts a Go duration ("30m", "1h30m") or, as many
+// deployment tools write durations, a bare integer number of seconds.
+func parseDuration(raw string) (time.Duration, error) {
+	s := strings.TrimSpace(raw)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+			return 0, fmt.Errorf("invalid duration %q (too large)", raw)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (want e.g. 30m, 1h or whole seconds)", raw)
+	}
+	return d, nil
+}
+
+func parseLevel(raw string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.TrimSpace(raw))); err != nil {
+		return 0, fmt.Errorf("invalid log level %q (want debug, info, warn or error)", raw)
+	}
+	return l, nil
+}
+
+// formatDuration prints 30m rather than time.Duration's 30m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// Usage writes the flags with their environment variable and default to w
+// (for `gatehouse help`).
+func Usage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString("Configuration flags (each has an environment variable; a flag wins over its variable):\n")
+	for _, s := range settings() {
+		fmt.Fprintf(&b, "\n  --%s", s.flag)
+		if s.arg != "" {
+			fmt.Fprintf(&b, " %s", s.arg)
+		}
+		fmt.Fprintf(&b, "\n        %s\n        env %s; default %s\n", s.usage, s.env, s.def)
+	}
+	// One write, so that a failing writer fails once; Usage has no error to
+	// return because its output is best effort help text.
+	_, _ = io.WriteString(w, b.String())
+}
+
+// LogValue makes Config safe to log whole: the secret is left out (its source
+// is kept) and a password in DatabaseURL is masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("env", c.Env),
+		slog.String("addr", c.Addr),
+		slog.String("data_dir", c.DataDir),
+		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("secret_key_source", c.SecretKeySource),
+		slog.Duration("access_token_ttl", c.AccessTokenTTL),
+		slog.String("issuer", c.Issuer),
+		slog.String("audience", c.Audience),
+		slog.String("locale", c.Locale),
+		slog.Int("password_min_length", c.PasswordMinLength),
+		slog.Int("password_min_strength", c.PasswordMinStrength),
+		slog.String("tls_cert", c.TLSCert),
+		slog.String("tls_key", c.TLSKey),
+		slog.Bool("trust_tls_proxy", c.TrustTLSProxy),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+	)
+}
+
+// Format makes every fmt verb (%v, %+v, %#v, %s) print Config with the secret
+// and any database password masked, so that a stray Printf cannot leak them.
+func (c Config) Format(f fmt.State, verb rune) {
+	type plain Config // drops the methods, so the call below does not recurse
+	r := c
+	if r.SecretKey != "" {
+		r.SecretKey = "[redacted]"
+	}
+	r.DatabaseURL = redactURL(r.DatabaseURL)
+	fmt.Fprintf(f, fmt.FormatString(f, verb), plain(r))
+}
+
+// redactURL masks the password of a URL. Anything that is not a URL with a
+// scheme (a PostgreSQL keyword DSN such as "host=x password=y") is hidden
+// whole, because its secrets cannot be found reliably.
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return "[redacted]"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,395 @@
+// Package pwhash hashes and verifies passwords and decides which passwords are
+// acceptable.
+//
+// New hashes are argon2id PHC strings. Verify also accepts argon2i and the
+// bcrypt hashes ($2a$, $2b$, $2y$) written by passlib and the Python tutorial
+// this server replaces, and reports when a stored hash should be upgraded, so
+// that users move to the current parameters as they log in.
+//
+// Nothing in this package logs, and no error it returns contains a password or
+// any part of a hash.
+package pwhash
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+var (
+	// ErrUnknownHash means an encoded hash is of a scheme or version that
+	// Verify does not implement (plaintext, MD5-crypt "$1$", argon2d, ...).
+	ErrUnknownHash = errors.New("pwhash: unknown hash scheme")
+
+	// ErrMalformedHash means an encoded hash names a known scheme but cannot
+	// be parsed, or asks for parameters outside the bounds Verify accepts.
+	ErrMalformedHash = errors.New("pwhash: malformed hash")
+)
+
+// Params are argon2id cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes over the memory
+	Threads uint8  // lanes (parallelism)
+	SaltLen uint32 // bytes of random salt
+	KeyLen  uint32 // bytes of derived key
+}
+
+// DefaultParams are the argon2id parameters of the OWASP Password Storage
+// Cheat Sheet: 19 MiB of memory, two passes, one lane, a 16-byte salt and a
+// 32-byte key.
+var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Bounds on what Verify accepts from a stored hash. The parameters of a hash
+// are read from the hash itself, so without bounds one crafted or corrupted
+// row (an import, a bad migration, an attacker with write access to one
+// column) could make every login attempt for that user allocate gigabytes or
+// run for minutes.
+const (
+	maxEncodedLen = 4096    // bytes of an encoded hash; far above any real one
+	maxMemory     = 1 << 20 // KiB, i.e. 1 GiB (libsodium's "sensitive" level)
+	maxTime       = 100
+	maxWork       = 4 << 20 // memory*time in KiB-passes: 1 GiB×4, libsodium "sensitive"
+	minSaltLen    = 8       // the reference implementation's minimum
+	maxSaltLen    = 1024
+	minKeyLen     = 4 // the reference implementation's minimum
+	maxKeyLen     = 1024
+
+	// bcrypt cost 16 takes some seconds; passlib's default is 12. The
+	// algorithm itself allows 31, which is days.
+	maxBcryptCost = 16
+
+	// bcrypt reads only the first 72 bytes of a password.
+	bcryptMaxPassword = 72
+)
+
+// Validate reports whether p can be used to hash new passwords: it must lie
+// within the bounds Verify accepts (so every hash we make can be checked
+// again), and salt and key must be at least 16 bytes.
+func (p Params) Validate() error {
+	switch {
+	case p.Threads < 1:
+		return errors.New("pwhash: argon2 threads must be at least 1")
+	case p.Time < 1 || p.Time > maxTime:
+		return fmt.Errorf("pwhash: argon2 time %d outside 1..%d", p.Time, maxTime)
+	case p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemory:
+		return fmt.Errorf("pwhash: argon2 memory %d KiB outside %d..%d", p.Memory, 8*uint32(p.Threads), maxMemory)
+	case uint64(p.Memory)*uint64(p.Time) > maxWork:
+		return fmt.Errorf("pwhash: argon2 memory×time %d exceeds %d", uint64(p.Memory)*uint64(p.Time), maxWork)
+	case p.SaltLen < 16 || p.SaltLen > maxSaltLen:
+		return fmt.Errorf("pwhash: argon2 salt length %d outside 16..%d", p.SaltLen, maxSaltLen)
+	case p.KeyLen < 16 || p.KeyLen > maxKeyLen:
+		return fmt.Errorf("pwhash: argon2 key length %d outside 16..%d", p.KeyLen, maxKeyLen)
+	}
+	return nil
+}
+
+// limits are the verification bounds of one Hasher. They are always the
+// package constants except in the fuzz test, which lowers them so that a
+// mutated hash cannot make one iteration take seconds.
+type limits struct {
+	memory     uint32
+	time       uint32
+	work       uint64
+	bcryptCost int
+}
+
+func defaultLimits() limits {
+	return limits{memory: maxMemory, time: maxTime, work: maxWork, bcryptCost: maxBcryptCost}
+}
+
+// Hasher hashes passwords with one set of argon2id parameters and verifies
+// them against hashes of any supported scheme. It is safe for concurrent use.
+type Hasher struct {
+	params Params
+	rand   io.Reader
+	limits limits
+	dummy  string // argon2id hash of a random password, made with params
+}
+
+// New returns a Hasher that makes argon2id hashes with p, drawing salts from
+// crypto/rand. It precomputes the dummy hash that VerifyDummy checks against,
+// which costs one hash. New panics if p.Validate fails: parameters are fixed
+// at start-up, and configuration should call Validate before this.
+func New(p Params) *Hasher {
+	return newHasher(p, rand.Reader)
+}
+
+func newHasher(p Params, r io.Reader) *Hasher {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	h := &Hasher{params: p, rand: r, limits: defaultLimits()}
+	// The dummy password is random and then forgotten, so no input can match
+	// the dummy hash; VerifyDummy returns false regardless, this is only belt
+	// and braces.
+	secret := make([]byte, 32)
+	if _, err := io.ReadFull(r, secret); err != nil {
+		panic(fmt.Errorf("pwhash: reading random dummy password: %w", err))
+	}
+	dummy, err := h.hash(secret)
+	if err != nil {
+		panic(err)
+	}
+	h.dummy = dummy
+	return h
+}
+
+// Hash returns the argon2id PHC string of password, in the format of the
+// reference implementation:
+//
+//	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
+//
+// with salt and key in unpadded standard base64. The password is hashed as
+// the bytes of the string, without normalisation. The error is non-nil only
+// if no random salt could be read.
+func (h *Hasher) Hash(password string) (string, error) {
+	return h.hash([]byte(password))
+}
+
+func (h *Hasher) hash(password []byte) (string, error) {
+	p := h.params
+	salt := make([]byte, p.SaltLen)
+	if _, err := io.ReadFull(h.rand, salt); err != nil {
+		return "", fmt.Errorf("pwhash: reading salt: %w", err)
+	}
+	key := argon2.IDKey(password, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt),
+		base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// Verify checks password against an encoded hash. ok reports a match; rehash
+// reports that the hash should be replaced by h.Hash(password) (it is bcrypt,
+// or argon2 with parameters other than h's), and is only ever true together
+// with ok. err is non-nil only for an encoded hash it cannot parse (it wraps
+// ErrUnknownHash or ErrMalformedHash), never for a wrong password.
+//
+// Passwords are compared as the bytes of the string: any byte, NUL included,
+// simply matches or does not.
+//
+// Supported: argon2id and argon2i (version 19) PHC strings, and bcrypt $2a$,
+// $2b$ and $2y$. A bcrypt hash never matches a password longer than 72 bytes;
+// see verifyBcrypt.
+func (h *Hasher) Verify(password, encoded string) (ok, rehash bool, err error) {
+	if len(encoded) > maxEncodedLen {
+		return false, false, fmt.Errorf("%w: longer than %d bytes", ErrMalformedHash, maxEncodedLen)
+	}
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
+		return h.verifyArgon2(password, encoded)
+	case strings.HasPrefix(encoded, "$argon2d$"):
+		// argon2d is not meant for passwords and x/crypto does not implement it.
+		return false, false, fmt.Errorf("%w: argon2d", ErrUnknownHash)
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		return h.verifyBcrypt(password, encoded)
+	}
+	// The scheme is not named in the error: an unknown "hash" may well be a
+	// plaintext password.
+	return false, false, ErrUnknownHash
+}
+
+// VerifyDummy spends the same time as a real Verify against an argon2id hash
+// made with h's params and always returns false. Call it when the user is
+// unknown, so that "no such user" and "wrong password" take about the same
+// time and the login endpoint cannot be used to enumerate accounts.
+func (h *Hasher) VerifyDummy(password string) bool {
+	_, _, _ = h.Verify(password, h.dummy)
+	return false
+}
+
+// argon2Hash is a parsed argon2 PHC string.
+type argon2Hash struct {
+	variant string // "argon2id" or "argon2i"
+	memory  uint32
+	time    uint32
+	threads uint8
+	salt    []byte
+	key     []byte
+}
+
+func (h *Hasher) verifyArgon2(password, encoded string) (ok, rehash bool, err error) {
+	a, err := h.parseArgon2(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	var key []byte
+	if a.variant == "argon2id" {
+		key = argon2.IDKey([]byte(password), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
+	} else {
+		key = argon2.Key([]byte(password), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
+	}
+	if subtle.ConstantTimeCompare(key, a.key) != 1 {
+		return false, false, nil
+	}
+	p := h.params
+	current := a.variant == "argon2id" &&
+		a.memory == p.Memory && a.time == p.Time && a.threads == p.Threads &&
+		uint32(len(a.salt)) == p.SaltLen && uint32(len(a.key)) == p.KeyLen
+	return true, !current, nil
+}
+
+// parseArgon2 parses "$argon2id$v=19$m=M,t=T,p=P$salt$key" (or argon2i) and
+// checks its parameters against h.limits. Errors name the offending field and
+// its numeric value only, never the salt or key.
+func (h *Hasher) parseArgon2(encoded string) (argon2Hash, error) {
+	var a argon2Hash
+	fields := strings.Split(encoded, "$")
+	// Version 1.0 hashes have no v= field; x/crypto implements only 1.3.
+	if len(fields) == 5 && strings.HasPrefix(fields[2], "m=") {
+		return a, fmt.Errorf("%w: argon2 version 16", ErrUnknownHash)
+	}
+	if len(fields) != 6 {
+		return a, fmt.Errorf("%w: argon2: want 6 $-separated fields, have %d", ErrMalformedHash, len(fields))
+	}
+	a.variant = fields[1]
+
+	version, err := parseParam(fields[2], "v=", 32)
+	if err != nil {
+		return a, err
+	}
+	if version != argon2.Version {
+		return a, fmt.Errorf("%w: argon2 version %d", ErrUnknownHash, version)
+	}
+
+	// The reference implementation writes exactly m,t,p in this order;
+	// optional PHC fields (keyid, data) are not supported.
+	params := strings.Split(fields[3], ",")
+	if len(params) != 3 {
+		return a, fmt.Errorf("%w: argon2: want m,t,p parameters", ErrMalformedHash)
+	}
+	m, err := parseParam(params[0], "m=", 32)
+	if err != nil {
+		return a, err
+	}
+	t, err := parseParam(params[1], "t=", 32)
+	if err != nil {
+		return a, err
+	}
+	p, err := parseParam(params[2], "p=", 8)
+	if err != nil {
+		return a, err
+	}
+	a.memory, a.time, a.threads = uint32(m), uint32(t), uint8(p)
+
+	// Bounds first, so that argon2 (which panics on t=0 or p=0) is never
+	// called with anything we have not checked.
+	switch {
+	case a.threads < 1:
+		return a, fmt.Errorf("%w: argon2 p=0", ErrMalformedHash)
+	case a.time < 1 || a.time > h.limits.time:
+		return a, fmt.Errorf("%w: argon2 t=%d outside 1..%d", ErrMalformedHash, a.time, h.limits.time)
+	case a.memory < 8*uint32(a.threads) || a.memory > h.limits.memory:
+		return a, fmt.Errorf("%w: argon2 m=%d outside %d..%d", ErrMalformedHash, a.memory, 8*uint32(a.threads), h.limits.memory)
+	case uint64(a.memory)*uint64(a.time) > h.limits.work:
+		return a, fmt.Errorf("%w: argon2 m×t=%d exceeds %d", ErrMalformedHash, uint64(a.memory)*uint64(a.time), h.limits.work)
+	}
+
+	if a.salt, err = decodeB64(fields[4], "salt", minSaltLen, maxSaltLen); err != nil {
+		return a, err
+	}
+	if a.key, err = decodeB64(fields[5], "key", minKeyLen, maxKeyLen); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// parseParam parses "name=decimal" into an unsigned integer of the given bit
+// size. strconv.ParseUint with base 10 admits only ASCII digits (no sign, no
+// spaces, no underscores), which is what PHC allows.
+func parseParam(s, name string, bits int) (uint64, error) {
+	digits, found := strings.CutPrefix(s, name)
+	if !found {
+		return 0, fmt.Errorf("%w: argon2: want %s", ErrMalformedHash, name)
+	}
+	n, err := strconv.ParseUint(digits, 10, bits)
+	if err != nil {
+		return 0, fmt.Errorf("%w: argon2: %s is not a %d-bit decimal", ErrMalformedHash, name, bits)
+	}
+	return n, nil
+}
+
+// decodeB64 decodes unpadded standard base64 as PHC strings use it. Go's
+// decoder silently skips '\r' and '\n', so the alphabet is checked first: a
+// stored hash has exactly one spelling.
+func decodeB64(s, what string, minLen, maxLen int) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
+			return nil, fmt.Errorf("%w: argon2 %s is not unpadded base64", ErrMalformedHash, what)
+		}
+	}
+	b, err := base64.RawStdEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: argon2 %s is not unpadded base64", ErrMalformedHash, what)
+	}
+	if len(b) < minLen || len(b) > maxLen {
+		return nil, fmt.Errorf("%w: argon2 %s length %d outside %d..%d", ErrMalformedHash, what, len(b), minLen, maxLen)
+	}
+	return b, nil
+}
+
+// verifyBcrypt checks a $2a$, $2b$ or $2y$ hash. The three prefixes name the
+// same algorithm for passwords of at most 72 bytes ($2b$ fixed an OpenBSD
+// length wrap past 255 bytes, $2y$ is crypt_blowfish's name for the correct
+// algorithm); $2x$, crypt_blowfish's deliberately buggy mode, is not
+// accepted. A match always asks for a rehash: bcrypt is only read, never
+// written.
+//
+// No silent truncation: bcrypt looks at only the first 72 bytes of a
+// password, so a password longer than that never matches, even when its first
+// 72 bytes do. Otherwise any password sharing those 72 bytes would log in.
+// Python's passlib and older bcrypt releases truncated silently, so an
+// imported user who chose a password longer than 72 bytes cannot log in and
+// must reset it.
+func (h *Hasher) verifyBcrypt(password, encoded string) (ok, rehash bool, err error) {
+	// x/crypto/bcrypt ignores bytes after the 60th and accepts any minor
+	// version letter, so the shape is checked here: $2?$NN$ + 53 characters.
+	const bcryptLen = 60
+	if len(encoded) != bcryptLen || encoded[6] != '$' {
+		return false, false, fmt.Errorf("%w: bcrypt: want %d bytes", ErrMalformedHash, bcryptLen)
+	}
+	c1, c2 := encoded[4], encoded[5]
+	if c1 < '0' || c1 > '9' || c2 < '0' || c2 > '9' {
+		return false, false, fmt.Errorf("%w: bcrypt: cost is not two digits", ErrMalformedHash)
+	}
+	cost := int(c1-'0')*10 + int(c2-'0')
+	if cost < bcrypt.MinCost || cost > h.limits.bcryptCost {
+		return false, false, fmt.Errorf("%w: bcrypt cost %d outside %d..%d", ErrMalformedHash, cost, bcrypt.MinCost, h.limits.bcryptCost)
+	}
+	for i := 7; i < len(encoded); i++ {
+		c := encoded[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '/') {
+			return false, false, fmt.Errorf("%w: bcrypt: salt or hash is not bcrypt base64", ErrMalformedHash)
+		}
+	}
+
+	pw := []byte(password)
+	tooLong := len(pw) > bcryptMaxPassword
+	if tooLong {
+		// Still run bcrypt, so that refusing a long password takes as long as
+		// checking one and does not tell an observer this user has a bcrypt
+		// hash.
+		pw = pw[:bcryptMaxPassword]
+	}
+	switch cmpErr := bcrypt.CompareHashAndPassword([]byte(encoded), pw); {
+	case cmpErr == nil:
+		return !tooLong, !tooLong, nil
+	case errors.Is(cmpErr, bcrypt.ErrMismatchedHashAndPassword):
+		return false, false, nil
+	default:
+		// Unreachable after the checks above; kept so that a change in
+		// x/crypto surfaces as an error rather than a match. err itself is
+		// not wrapped: some of its messages quote bytes of the hash.
+		return false, false, fmt.Errorf("%w: bcrypt rejected the hash", ErrMalformedHash)
+	}
+}

@@ -1,0 +1,399 @@
+package sqldb_test
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
+	"github.com/gatehouse-auth/gatehouse/internal/storetest"
+)
+
+func TestUserStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) gatehouse.UserStore {
+		return newDB(t).Users()
+	})
+}
+
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir) // the relative forms land in dir
+
+	tests := []struct {
+		name string
+		url  string
+		file string // relative to dir; empty means Open must fail
+	}{
+		{"SQLiteAbsolute", "sqlite://" + filepath.Join(dir, "abs.db"), "abs.db"},
+		{"SQLiteRelative", "sqlite://rel/sub/rel.db", "rel/sub/rel.db"},
+		{"SQLiteDotRelative", "sqlite://./dot.db", "dot.db"},
+		{"FileURI", "file:" + filepath.Join(dir, "file.db"), "file.db"},
+		{"FileURIEmptyAuthority", "file://" + filepath.Join(dir, "auth.db"), "auth.db"},
+		{"FileURIRelativeWithQuery", "file:query.db?mode=rwc", "query.db"},
+		{"BarePathAbsolute", filepath.Join(dir, "bare.db"), "bare.db"},
+		{"BarePathRelativeSQLite", "bare.sqlite", "bare.sqlite"},
+		{"BarePathOddCharacters", "we?ird#%20.db", "we?ird#%20.db"},
+
+		{"Postgres", "postgres://gatehouse:s3cret@db.example:5432/gatehouse", ""},
+		{"PostgreSQL", "postgresql://gatehouse:s3cret@db.example/gatehouse?sslmode=require", ""},
+		{"MySQL", "mysql://gatehouse:s3cret@db.example/gatehouse", ""},
+		{"Empty", "", ""},
+		{"BarePathOtherExtension", "gatehouse.txt", ""},
+		{"SQLiteWithoutSlashes", "sqlite:gatehouse.db", ""},
+		{"SQLiteNoPath", "sqlite://", ""},
+		{"SQLiteWithQuery", "sqlite:///tmp/x.db?cache=shared", ""},
+		{"FileURIRemoteHost", "file://fileserver/share/x.db", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := sqldb.Open(t.Context(), tt.url)
+			if tt.file == "" {
+				if err == nil {
+					db.Close()
+					t.Fatalf("Open(%q) succeeded, want an error", tt.url)
+				}
+				if !strings.Contains(err.Error(), "unsupported database URL scheme") {
+					t.Errorf("Open(%q) error = %v, want it to say unsupported database URL scheme", tt.url, err)
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("Open error reveals the password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open(%q): %v", tt.url, err)
+			}
+			defer db.Close()
+			if err := db.Ping(t.Context()); err != nil {
+				t.Errorf("Ping: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, tt.file)); err != nil {
+				t.Errorf("database file: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenCreatesMissingDirectory(t *testing.T) {
+	parent := t.TempDir()
+	path := filepath.Join(parent, "a", "b", "gatehouse.db")
+	db := openDB(t, path)
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file: %v", err)
+	}
+	for _, d := range []string{"a", "a/b"} {
+		fi, err := os.Stat(filepath.Join(parent, d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o700 {
+			t.Errorf("%s: mode %v, want 0700", d, perm)
+		}
+	}
+}
+
+// TestPragmas checks the settings on several connections held at once, so
+// that the pool had to open more than one: a pragma run once through the
+// pool would be on one connection only.
+func TestPragmas(t *testing.T) {
+	db := newDB(t)
+	ctx := t.Context()
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		c, err := db.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	tests := []struct {
+		pragma string
+		want   string
+	}{
+		{"journal_mode", "wal"},
+		{"busy_timeout", "5000"},
+		{"foreign_keys", "1"},
+		{"synchronous", "1"}, // NORMAL
+	}
+	for _, tt := range tests {
+		t.Run(tt.pragma, func(t *testing.T) {
+			for i, c := range conns {
+				var got string
+				if err := c.QueryRowContext(ctx, "PRAGMA "+tt.pragma).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got != tt.want {
+					t.Errorf("connection %d: PRAGMA %s = %q, want %q", i, tt.pragma, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	all := migrationNames(t)
+	runs := []struct {
+		name   string
+		reopen bool // as a restarted process would
+		want   []string
+	}{
+		{"First", false, all},
+		{"Again", false, nil},
+		{"AfterReopen", true, nil},
+	}
+	db := openDB(t, path)
+	for _, run := range runs {
+		t.Run(run.name, func(t *testing.T) {
+			if run.reopen {
+				db = openDB(t, path)
+			}
+			got, err := db.Migrate(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, run.want) {
+				t.Errorf("applied %q, want %q", got, run.want)
+			}
+			var n int
+			if err := db.SQL().QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != len(all) {
+				t.Errorf("schema_migrations has %d rows, want %d", n, len(all))
+			}
+		})
+	}
+}
+
+// TestMigrateRace migrates one file from several handles at once, as
+// replicas starting together would: each migration is applied exactly once
+// and no racer fails.
+func TestMigrateRace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	const racers = 4
+	dbs := make([]*sqldb.DB, racers)
+	for i := range dbs {
+		dbs[i] = openDB(t, path)
+	}
+	applied := make([][]string, racers)
+	errs := make([]error, racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Go(func() {
+			<-start
+			applied[i], errs[i] = db.Migrate(t.Context())
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("racer %d: %v", i, err)
+		}
+	}
+	got := slices.Sorted(slices.Values(slices.Concat(applied...)))
+	if want := migrationNames(t); !slices.Equal(got, want) {
+		t.Errorf("applied %q in all, want each of %q once", got, want)
+	}
+}
+
+// TestConcurrentWriters writes from many goroutines through two handles on
+// one file, as two processes would. The busy timeout on every connection
+// must absorb all lock contention: no SQLITE_BUSY may reach a caller.
+func TestConcurrentWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	first := openDB(t, path)
+	if _, err := first.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stores := []gatehouse.UserStore{first.Users(), openDB(t, path).Users()}
+	const writers = 16
+	var wg sync.WaitGroup
+	for i := range writers {
+		s := stores[i%len(stores)]
+		wg.Go(func() {
+			ctx := t.Context()
+			for j := range 5 {
+				u := newUser(fmt.Sprintf("w%d_%d", i, j))
+				if err := s.CreateUser(ctx, u); err != nil {
+					t.Errorf("CreateUser: %v", err)
+					return
+				}
+				if err := s.SetUserActive(ctx, u.ID, false); err != nil {
+					t.Errorf("SetUserActive: %v", err)
+				}
+				if err := s.SetPasswordHash(ctx, u.ID, "rehashed"); err != nil {
+					t.Errorf("SetPasswordHash: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestCreatedAt pins the clock and checks what is stored: UTC text of fixed
+// width to the microsecond, read back as the same instant in UTC.
+func TestCreatedAt(t *testing.T) {
+	kst := time.FixedZone("KST", 9*60*60)
+	tests := []struct {
+		name     string
+		clock    time.Time
+		want     time.Time
+		wantText string
+	}{
+		{
+			name:     "Nanoseconds",
+			clock:    time.Date(2026, 3, 1, 21, 4, 5, 123456789, kst),
+			want:     time.Date(2026, 3, 1, 12, 4, 5, 123456000, time.UTC),
+			wantText: "2026-03-01 12:04:05.123456",
+		},
+		{
+			name:     "WholeSecond",
+			clock:    time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC),
+			want:     time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC),
+			wantText: "2026-12-31 23:59:59.000000",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := newDB(t)
+			db.Now = func() time.Time { return tt.clock }
+			ctx := t.Context()
+			u := newUser("alice")
+			if err := db.Users().CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.Users().UserByID(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				what string
+				at   time.Time
+			}{{"set by CreateUser", u.CreatedAt}, {"read by UserByID", got.CreatedAt}} {
+				if c.at != tt.want { // == also compares the location: UTC, not a zone that reads alike
+					t.Errorf("CreatedAt %s = %v (%v), want %v", c.what, c.at, c.at.Location(), tt.want)
+				}
+			}
+			var text string
+			if err := db.SQL().QueryRowContext(ctx, `SELECT created_at FROM users WHERE id = ?`, u.ID).Scan(&text); err != nil {
+				t.Fatal(err)
+			}
+			if text != tt.wantText {
+				t.Errorf("stored created_at = %q, want %q", text, tt.wantText)
+			}
+		})
+	}
+}
+
+// TestTutorialRow reads a row as the tutorial's SQLAlchemy app wrote it,
+// created_at from CURRENT_TIMESTAMP and is_active by its default, so that
+// its database can be imported.
+func TestTutorialRow(t *testing.T) {
+	db := newDB(t)
+	ctx := t.Context()
+	_, err := db.SQL().ExecContext(ctx, `INSERT INTO users (id, username, username_key, email, email_key, hashed_password, created_at)
+		VALUES (7, 'alice', 'alice', 'alice@example.com', 'alice@example.com', '$2b$12$hash', '2024-01-02 03:04:05')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Users().UserByID(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	if got.CreatedAt != want || !got.IsActive {
+		t.Errorf("CreatedAt = %v, IsActive = %v; want %v, true", got.CreatedAt, got.IsActive, want)
+	}
+}
+
+func BenchmarkUserByID(b *testing.B) {
+	db := newDB(b)
+	u := newUser("alice")
+	if err := db.Users().CreateUser(b.Context(), u); err != nil {
+		b.Fatal(err)
+	}
+	users := db.Users()
+	b.Run("Serial", func(b *testing.B) {
+		ctx := b.Context()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := users.UserByID(ctx, u.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		ctx := b.Context()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := users.UserByID(ctx, u.ID); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// openDB opens url and closes it when tb ends.
+func openDB(tb testing.TB, url string) *sqldb.DB {
+	tb.Helper()
+	db, err := sqldb.Open(tb.Context(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return db
+}
+
+// newDB returns a migrated database in a file of its own.
+func newDB(tb testing.TB) *sqldb.DB {
+	tb.Helper()
+	db := openDB(tb, filepath.Join(tb.TempDir(), "gatehouse.db"))
+	if _, err := db.Migrate(tb.Context()); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+// migrationNames lists the migration files as Migrate names them.
+func migrationNames(tb testing.TB) []string {
+	tb.Helper()
+	entries, err := os.ReadDir("migrations/sqlite")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".sql"))
+	}
+	return names
+}
+
+func newUser(name string) *gatehouse.User {
+	return &gatehouse.User{
+		Username: name, UsernameKey: name,
+		Email: name + "@example.com", EmailKey: name + "@example.com",
+		PasswordHash: "hash", IsActive: true,
+	}
+}

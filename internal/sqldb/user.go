@@ -1,0 +1,117 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// userStore is the gatehouse.UserStore of a DB. Every method is a single
+// statement, so none needs a transaction of its own.
+type userStore struct {
+	db *DB
+	// byID is prepared once and kept: UserByID runs on every authenticated
+	// request, and parsing its SQL each time would be most of its cost.
+	byID preparedStmt
+}
+
+var _ gatehouse.UserStore = (*userStore)(nil)
+
+const selectUser = `SELECT id, username, username_key, email, email_key, hashed_password, is_active, created_at FROM users`
+
+// CreateUser inserts u and lets the unique constraints on username_key and
+// email_key decide whether the keys are free: a look-up first would let two
+// concurrent registrations of one name both pass it.
+func (s *userStore) CreateUser(ctx context.Context, u *gatehouse.User) error {
+	now := s.db.now()
+	var id int64
+	err := s.db.sql.QueryRowContext(ctx,
+		`INSERT INTO users (username, username_key, email, email_key, hashed_password, is_active, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(now),
+	).Scan(&id)
+	if err != nil {
+		err = fmt.Errorf("create user: %w", err)
+		switch s.db.dialect.uniqueColumn(err) {
+		case "username_key":
+			return &gatehouse.Error{Code: gatehouse.CodeUsernameTaken, Err: err}
+		case "email_key":
+			return &gatehouse.Error{Code: gatehouse.CodeEmailTaken, Err: err}
+		}
+		return err
+	}
+	u.ID, u.CreatedAt = id, now
+	return nil
+}
+
+// UserByID returns the user with that id.
+func (s *userStore) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
+	stmt, err := s.byID.get(ctx, s.db.sql)
+	if err != nil {
+		return nil, fmt.Errorf("user by id: %w", err)
+	}
+	return scanUser(stmt.QueryRowContext(ctx, id), "id")
+}
+
+// UserByUsername returns the user whose username_key is key.
+func (s *userStore) UserByUsername(ctx context.Context, key string) (*gatehouse.User, error) {
+	return scanUser(s.db.sql.QueryRowContext(ctx, selectUser+` WHERE username_key = ?`, key), "username")
+}
+
+// UserByEmail returns the user whose email_key is key.
+func (s *userStore) UserByEmail(ctx context.Context, key string) (*gatehouse.User, error) {
+	return scanUser(s.db.sql.QueryRowContext(ctx, selectUser+` WHERE email_key = ?`, key), "email")
+}
+
+// scanUser reads the one row of a selectUser query. The cause of a not-found
+// error names the kind of key but not the key: causes are logged, and a
+// username or email address is personal data.
+func scanUser(row *sql.Row, by string) (*gatehouse.User, error) {
+	u := new(gatehouse.User)
+	err := row.Scan(&u.ID, &u.Username, &u.UsernameKey, &u.Email, &u.EmailKey, &u.PasswordHash, &u.IsActive,
+		scanTime(&u.CreatedAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "user by %s: no such user", by)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("user by %s: %w", by, err)
+	}
+	return u, nil
+}
+
+// SetPasswordHash replaces the hash of user id.
+func (s *userStore) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	return s.change(ctx, "set password hash", id, `UPDATE users SET hashed_password = ? WHERE id = ?`, hash)
+}
+
+// SetUserActive activates or deactivates user id.
+func (s *userStore) SetUserActive(ctx context.Context, id int64, active bool) error {
+	return s.change(ctx, "set user active", id, `UPDATE users SET is_active = ? WHERE id = ?`, active)
+}
+
+// DeleteUser removes user id.
+func (s *userStore) DeleteUser(ctx context.Context, id int64) error {
+	return s.change(ctx, "delete user", id, `DELETE FROM users WHERE id = ?`)
+}
+
+// change runs query with args and then id, which its last placeholder
+// matches, and reports CodeNotFound when it touched no row. Both SQLite and PostgreSQL
+// count a row the WHERE matched even when the new value equals the old, so
+// setting what is already set is not mistaken for a missing user.
+func (s *userStore) change(ctx context.Context, op string, id int64, query string, args ...any) error {
+	res, err := s.db.sql.ExecContext(ctx, query, append(args, id)...)
+	if err != nil {
+		return fmt.Errorf("%s %d: %w", op, id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s %d: %w", op, id, err)
+	}
+	if n == 0 {
+		return gatehouse.Errorf(gatehouse.CodeNotFound, "%s %d: no such user", op, id)
+	}
+	return nil
+}

@@ -1,0 +1,476 @@
+// Package storetest is the conformance suite every gatehouse store must
+// pass. A store's own tests call Run with a constructor; the suite holds the
+// behaviour the use cases rely on and the store interfaces document.
+package storetest
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// Run runs the UserStore conformance suite against stores made by newStore
+// (called once per subtest, each must be empty and isolated). The subtests
+// run in parallel, so newStore may be called concurrently.
+func Run(t *testing.T, newStore func(t *testing.T) gatehouse.UserStore) {
+	tests := []struct {
+		name string
+		test func(t *testing.T, s gatehouse.UserStore)
+	}{
+		{"CreateSetsIDAndCreatedAt", testCreateSetsIDAndCreatedAt},
+		{"Get", testGet},
+		{"GetMatchesKeyExactly", testGetMatchesKeyExactly},
+		{"NotFound", testNotFound},
+		{"DuplicateKey", testDuplicateKey},
+		{"SetPasswordHash", testSetPasswordHash},
+		{"SetUserActive", testSetUserActive},
+		{"Delete", testDelete},
+		{"IDsNotReused", testIDsNotReused},
+		{"UnicodeRoundTrip", testUnicodeRoundTrip},
+		{"ConcurrentCreate", testConcurrentCreate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.test(t, newStore(t))
+		})
+	}
+}
+
+func testCreateSetsIDAndCreatedAt(t *testing.T, s gatehouse.UserStore) {
+	before := time.Now()
+	a := mustCreate(t, s, newUser("alice"))
+	b := mustCreate(t, s, newUser("bob"))
+	after := time.Now()
+
+	for _, u := range []*gatehouse.User{a, b} {
+		if u.ID <= 0 {
+			t.Errorf("%s: ID = %d, want > 0", u.Username, u.ID)
+		}
+		// A store may truncate CreatedAt to its precision, whole seconds at
+		// worst, hence a second of slack.
+		if u.CreatedAt.Before(before.Add(-time.Second)) || u.CreatedAt.After(after.Add(time.Second)) {
+			t.Errorf("%s: CreatedAt = %v, want between %v and %v", u.Username, u.CreatedAt, before, after)
+		}
+	}
+	if a.ID == b.ID {
+		t.Errorf("two users share ID %d", a.ID)
+	}
+}
+
+func testGet(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	want := mustCreate(t, s, &gatehouse.User{
+		Username:     "Alice",
+		UsernameKey:  "alice",
+		Email:        "Alice@Example.com",
+		EmailKey:     "alice@example.com",
+		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA",
+		IsActive:     true,
+	})
+	mustCreate(t, s, newUser("bob")) // a neighbour the look-ups must not return
+
+	tests := []struct {
+		name string
+		get  func() (*gatehouse.User, error)
+	}{
+		{"UserByID", func() (*gatehouse.User, error) { return s.UserByID(ctx, want.ID) }},
+		{"UserByUsername", func() (*gatehouse.User, error) { return s.UserByUsername(ctx, "alice") }},
+		{"UserByEmail", func() (*gatehouse.User, error) { return s.UserByEmail(ctx, "alice@example.com") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.get()
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkUser(t, got, want)
+		})
+	}
+}
+
+// testGetMatchesKeyExactly pins that folding is the caller's job: the store
+// compares keys as given, so the display form finds nothing.
+func testGetMatchesKeyExactly(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	mustCreate(t, s, &gatehouse.User{
+		Username: "Alice", UsernameKey: "alice",
+		Email: "Alice@Example.com", EmailKey: "alice@example.com",
+		PasswordHash: "hash", IsActive: true,
+	})
+	tests := []struct {
+		name string
+		get  func() (*gatehouse.User, error)
+	}{
+		{"UserByUsername", func() (*gatehouse.User, error) { return s.UserByUsername(ctx, "Alice") }},
+		{"UserByEmail", func() (*gatehouse.User, error) { return s.UserByEmail(ctx, "Alice@Example.com") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := tt.get()
+			checkNotFound(t, u, err)
+		})
+	}
+}
+
+func testNotFound(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		call func(id int64) (*gatehouse.User, error)
+	}{
+		{"UserByID", func(id int64) (*gatehouse.User, error) { return s.UserByID(ctx, id) }},
+		{"UserByUsername", func(int64) (*gatehouse.User, error) { return s.UserByUsername(ctx, "nobody") }},
+		{"UserByEmail", func(int64) (*gatehouse.User, error) { return s.UserByEmail(ctx, "nobody@example.com") }},
+		{"SetPasswordHash", func(id int64) (*gatehouse.User, error) { return nil, s.SetPasswordHash(ctx, id, "hash") }},
+		{"SetUserActive", func(id int64) (*gatehouse.User, error) { return nil, s.SetUserActive(ctx, id, false) }},
+		{"DeleteUser", func(id int64) (*gatehouse.User, error) { return nil, s.DeleteUser(ctx, id) }},
+	}
+	// First on the empty store, then with a user present whose id is not
+	// the one asked for, so that an implementation ignoring the id fails.
+	for _, tt := range tests {
+		t.Run(tt.name+"/Empty", func(t *testing.T) {
+			u, err := tt.call(1)
+			checkNotFound(t, u, err)
+		})
+	}
+	other := mustCreate(t, s, newUser("present"))
+	for _, tt := range tests {
+		t.Run(tt.name+"/Other", func(t *testing.T) {
+			u, err := tt.call(other.ID + 1000)
+			checkNotFound(t, u, err)
+		})
+	}
+	got, err := s.UserByID(ctx, other.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUser(t, got, other)
+}
+
+func testDuplicateKey(t *testing.T, s gatehouse.UserStore) {
+	first := mustCreate(t, s, &gatehouse.User{
+		Username: "Alice", UsernameKey: "alice", Email: "alice@example.com", EmailKey: "alice@example.com",
+		PasswordHash: "hash", IsActive: true,
+	})
+	tests := []struct {
+		name string
+		dup  gatehouse.User
+		code string
+	}{
+		{
+			name: "Username",
+			dup:  gatehouse.User{Username: "ALICE", UsernameKey: "alice", Email: "other@example.com", EmailKey: "other@example.com"},
+			code: gatehouse.CodeUsernameTaken,
+		},
+		{
+			name: "Email",
+			dup:  gatehouse.User{Username: "other", UsernameKey: "other", Email: "ALICE@example.com", EmailKey: "alice@example.com"},
+			code: gatehouse.CodeEmailTaken,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			dup := tt.dup
+			dup.PasswordHash = "other hash"
+			err := s.CreateUser(ctx, &dup)
+			checkCode(t, err, tt.code)
+			// A failed CreateUser must not leave u looking stored.
+			if dup.ID != 0 || !dup.CreatedAt.IsZero() {
+				t.Errorf("failed CreateUser set ID = %d, CreatedAt = %v; want both left zero", dup.ID, dup.CreatedAt)
+			}
+			got, err := s.UserByID(ctx, first.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkUser(t, got, first)
+		})
+	}
+}
+
+func testSetPasswordHash(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	u := mustCreate(t, s, newUser("alice"))
+	other := mustCreate(t, s, newUser("bob"))
+	tests := []struct {
+		name string
+		hash string
+	}{
+		{"Change", "$argon2id$v=19$m=65536,t=3,p=2$bmV3$bmV3"},
+		{"SameAgain", "$argon2id$v=19$m=65536,t=3,p=2$bmV3$bmV3"},
+		{"Bcrypt", "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.SetPasswordHash(ctx, u.ID, tt.hash); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.UserByID(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *u
+			want.PasswordHash = tt.hash
+			checkUser(t, got, &want)
+		})
+	}
+	got, err := s.UserByID(ctx, other.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUser(t, got, other)
+}
+
+func testSetUserActive(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	u := mustCreate(t, s, newUser("alice"))
+	other := mustCreate(t, s, newUser("bob"))
+	// Setting the value a user already has must succeed: it is not a
+	// missing user, whatever an UPDATE's count of changed rows says.
+	tests := []struct {
+		name   string
+		active bool
+	}{
+		{"Deactivate", false},
+		{"DeactivateAgain", false},
+		{"Activate", true},
+		{"ActivateAgain", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.SetUserActive(ctx, u.ID, tt.active); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.UserByID(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *u
+			want.IsActive = tt.active
+			checkUser(t, got, &want)
+		})
+	}
+	got, err := s.UserByID(ctx, other.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUser(t, got, other)
+}
+
+func testDelete(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	u := mustCreate(t, s, newUser("alice"))
+	other := mustCreate(t, s, newUser("bob"))
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		call func() (*gatehouse.User, error)
+	}{
+		{"UserByID", func() (*gatehouse.User, error) { return s.UserByID(ctx, u.ID) }},
+		{"UserByUsername", func() (*gatehouse.User, error) { return s.UserByUsername(ctx, u.UsernameKey) }},
+		{"UserByEmail", func() (*gatehouse.User, error) { return s.UserByEmail(ctx, u.EmailKey) }},
+		{"DeleteAgain", func() (*gatehouse.User, error) { return nil, s.DeleteUser(ctx, u.ID) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.call()
+			checkNotFound(t, got, err)
+		})
+	}
+	t.Run("KeysFreed", func(t *testing.T) {
+		again := mustCreate(t, s, newUser("alice"))
+		if again.ID == u.ID {
+			t.Errorf("new user got the deleted user's ID %d", u.ID)
+		}
+	})
+	t.Run("OtherKept", func(t *testing.T) {
+		got, err := s.UserByID(ctx, other.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUser(t, got, other)
+	})
+}
+
+// testIDsNotReused deletes the newest user, whose id is the one a store
+// counting from its highest row would hand out again. A token or session
+// that still names a deleted user must never come to name a new one.
+func testIDsNotReused(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	mustCreate(t, s, newUser("first"))
+	last := mustCreate(t, s, newUser("last"))
+	if err := s.DeleteUser(ctx, last.ID); err != nil {
+		t.Fatal(err)
+	}
+	next := mustCreate(t, s, newUser("next"))
+	if next.ID <= last.ID {
+		t.Errorf("after deleting ID %d the next user got ID %d, want a greater one", last.ID, next.ID)
+	}
+}
+
+// testUnicodeRoundTrip stores names as the bytes given. Normalisation is the
+// domain's job, done before the store; a store normalising again, or
+// mangling the encoding, would make a user unable to find themself.
+func testUnicodeRoundTrip(t *testing.T, s gatehouse.UserStore) {
+	tests := []struct {
+		name     string
+		username string
+	}{
+		{"HangulNFC", "홍길동"},
+		{"HangulNFD", "\u1112\u1169\u11bc\u1100\u1175\u11af\u1103\u1169\u11bc"}, // 홍길동 as conjoining jamo
+		{"Mixed", "김철수_Kim-99"},
+		{"Supplementary", "𝔤𝔞𝔱𝔢 🔐"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			email := fmt.Sprintf("%s@例え.jp", tt.username)
+			u := mustCreate(t, s, &gatehouse.User{
+				Username: tt.username, UsernameKey: tt.username,
+				Email: email, EmailKey: strings.ToLower(email),
+				PasswordHash: fmt.Sprint("hash", i), IsActive: true,
+			})
+			tests := []struct {
+				name string
+				get  func() (*gatehouse.User, error)
+			}{
+				{"UserByID", func() (*gatehouse.User, error) { return s.UserByID(ctx, u.ID) }},
+				{"UserByUsername", func() (*gatehouse.User, error) { return s.UserByUsername(ctx, tt.username) }},
+				{"UserByEmail", func() (*gatehouse.User, error) { return s.UserByEmail(ctx, u.EmailKey) }},
+			}
+			for _, get := range tests {
+				t.Run(get.name, func(t *testing.T) {
+					got, err := get.get()
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkUser(t, got, u)
+				})
+			}
+		})
+	}
+}
+
+// testConcurrentCreate registers one key from many goroutines at once:
+// exactly one may win, and every loser must be told the key is taken,
+// never given some other error such as a lock timeout.
+func testConcurrentCreate(t *testing.T, s gatehouse.UserStore) {
+	const n = 20
+	tests := []struct {
+		name string
+		user func(i int) *gatehouse.User
+		code string
+	}{
+		{
+			name: "Username",
+			user: func(i int) *gatehouse.User {
+				u := newUser(fmt.Sprint("racer", i))
+				u.Username, u.UsernameKey = "Racer", "racer"
+				return u
+			},
+			code: gatehouse.CodeUsernameTaken,
+		},
+		{
+			name: "Email",
+			user: func(i int) *gatehouse.User {
+				u := newUser(fmt.Sprint("mailer", i))
+				u.Email, u.EmailKey = "Mailer@example.com", "mailer@example.com"
+				return u
+			},
+			code: gatehouse.CodeEmailTaken,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			errs := make([]error, n)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					u := tt.user(i)
+					<-start
+					errs[i] = s.CreateUser(ctx, u)
+				})
+			}
+			close(start)
+			wg.Wait()
+
+			var won int
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					won++
+				case !gatehouse.IsCode(err, tt.code):
+					t.Errorf("goroutine %d: CreateUser error %v, want nil or code %s", i, err, tt.code)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%d of %d CreateUser calls succeeded, want exactly 1", won, n)
+			}
+		})
+	}
+}
+
+// newUser returns an active user whose keys and email derive from name.
+func newUser(name string) *gatehouse.User {
+	key := strings.ToLower(name)
+	return &gatehouse.User{
+		Username:     name,
+		UsernameKey:  key,
+		Email:        name + "@example.com",
+		EmailKey:     key + "@example.com",
+		PasswordHash: "hash of " + name,
+		IsActive:     true,
+	}
+}
+
+// mustCreate creates u and returns it with the ID and CreatedAt the store set.
+func mustCreate(tb testing.TB, s gatehouse.UserStore, u *gatehouse.User) *gatehouse.User {
+	tb.Helper()
+	if err := s.CreateUser(tb.Context(), u); err != nil {
+		tb.Fatalf("CreateUser(%q): %v", u.Username, err)
+	}
+	return u
+}
+
+// checkUser reports a difference between got and want, comparing CreatedAt
+// as an instant (location and monotonic reading aside).
+func checkUser(tb testing.TB, got, want *gatehouse.User) {
+	tb.Helper()
+	if got == nil {
+		tb.Fatal("got nil user")
+	}
+	if !got.CreatedAt.Equal(want.CreatedAt) {
+		tb.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want.CreatedAt)
+	}
+	g, w := *got, *want
+	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
+	if g != w {
+		tb.Errorf("user = %+v\nwant   %+v", g, w)
+	}
+}
+
+// checkNotFound reports unless err carries CodeNotFound and u is nil.
+func checkNotFound(tb testing.TB, u *gatehouse.User, err error) {
+	tb.Helper()
+	checkCode(tb, err, gatehouse.CodeNotFound)
+	if u != nil {
+		tb.Errorf("got user %+v alongside the error, want nil", *u)
+	}
+}
+
+// checkCode reports unless err is a *gatehouse.Error with code.
+func checkCode(tb testing.TB, err error, code string) {
+	tb.Helper()
+	if !gatehouse.IsCode(err, code) {
+		tb.Errorf("error = %v (code %q), want code %q", err, gatehouse.ErrorCode(err), code)
+	}
+}

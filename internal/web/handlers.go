@@ -1,0 +1,194 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/auth"
+)
+
+// userResponse is the public view of a user, as the tutorial's UserResponse
+// (plus created_at). The password hash has no field here, so it cannot leak.
+type userResponse struct {
+	ID        int64     `json:"id"`
+	Username  string    `json:"username"`
+	Email     string    `json:"email"`
+	IsActive  bool      `json:"is_active"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func newUserResponse(u *gatehouse.User) userResponse {
+	return userResponse{ID: u.ID, Username: u.Username, Email: u.Email, IsActive: u.IsActive, CreatedAt: u.CreatedAt.UTC()}
+}
+
+func handleRoot() http.Handler {
+	type response struct {
+		Message   string            `json:"message"`
+		Docs      string            `json:"docs"`
+		Version   string            `json:"version"`
+		Endpoints map[string]string `json:"endpoints"`
+	}
+	body := response{
+		Message: "JWT Authentication API",
+		Docs:    "/docs",
+		Version: gatehouse.Version,
+		Endpoints: map[string]string{
+			"register": "POST /auth/register",
+			"login":    "POST /auth/login",
+			"me":       "GET /users/me (requires authentication)",
+			"items":    "GET /users/me/items (requires authentication)",
+			"openapi":  "GET /openapi.json",
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, body)
+	})
+}
+
+func handleRegister(svc *auth.Service, out *responder) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := out.requireContentType(w, r, "application/json"); !ok {
+			return
+		}
+		raw, err := decodeJSON(r)
+		if err != nil {
+			out.error(w, r, err)
+			return
+		}
+		in, problems := stringFields(raw, "username", "email", "password")
+		if len(problems) > 0 {
+			out.error(w, r, gatehouse.ValidationError(problems...))
+			return
+		}
+		u, err := svc.Register(r.Context(), auth.RegisterInput{Username: in["username"], Email: in["email"], Password: in["password"]})
+		if err != nil {
+			out.error(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/users/me")
+		encode(w, http.StatusCreated, newUserResponse(u))
+	})
+}
+
+// handleLogin is the OAuth2 password grant of the tutorial (and FastAPI's
+// OAuth2PasswordRequestForm): a form with username and password, an optional
+// grant_type that must then be "password", and an optional scope. A JSON body
+// with the same fields is accepted too, for clients that send nothing else.
+func handleLogin(svc *auth.Service, out *responder) http.Handler {
+	type response struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, ok := out.requireContentType(w, r, "application/x-www-form-urlencoded", "multipart/form-data", "application/json")
+		if !ok {
+			return
+		}
+		username, password, err := loginFields(r, mt)
+		if err != nil {
+			out.error(w, r, err)
+			return
+		}
+		res, err := svc.Login(r.Context(), username, password)
+		if err != nil {
+			out.error(w, r, err)
+			return
+		}
+		// RFC 6749 §5.1: token responses must not be cached.
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		encode(w, http.StatusOK, response{AccessToken: res.AccessToken, TokenType: "bearer", ExpiresIn: res.ExpiresIn})
+	})
+}
+
+// loginFields reads username and password from a form or JSON body.
+func loginFields(r *http.Request, mediaType string) (username, password string, err error) {
+	if mediaType == "application/json" {
+		raw, err := decodeJSON(r)
+		if err != nil {
+			return "", "", err
+		}
+		in, problems := stringFields(raw, "username", "password")
+		if len(problems) > 0 {
+			return "", "", gatehouse.ValidationError(problems...)
+		}
+		return in["username"], in["password"], nil
+	}
+	if mediaType == "multipart/form-data" {
+		err = r.ParseMultipartForm(0) // nothing kept in memory beyond the body cap, which already applies
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
+		return "", "", bodyError(err)
+	}
+	var problems []gatehouse.FieldError
+	if gt := r.PostForm["grant_type"]; len(gt) > 0 && gt[0] != "password" {
+		problems = append(problems, gatehouse.FieldError{Loc: []string{"body", "grant_type"}, Type: "grant_type_invalid"})
+	}
+	for _, name := range []string{"username", "password"} {
+		if r.PostForm.Get(name) == "" {
+			problems = append(problems, gatehouse.FieldError{Loc: []string{"body", name}, Type: "missing"})
+		}
+	}
+	if len(problems) > 0 {
+		return "", "", gatehouse.ValidationError(problems...)
+	}
+	return r.PostForm.Get("username"), r.PostForm.Get("password"), nil
+}
+
+func handleMe(out *responder) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, newUserResponse(gatehouse.UserFromContext(r.Context())))
+	})
+}
+
+// handleMyItems is the tutorial's example of a protected resource.
+func handleMyItems(out *responder) http.Handler {
+	type item struct {
+		ItemID int    `json:"item_id"`
+		Owner  string `json:"owner"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := gatehouse.UserFromContext(r.Context())
+		encode(w, http.StatusOK, []item{{ItemID: 1, Owner: u.Username}, {ItemID: 2, Owner: u.Username}})
+	})
+}
+
+type statusBody struct {
+	Status string `json:"status"`
+}
+
+// handleHealthz is liveness: the process serves HTTP. It checks nothing else,
+// so an orchestrator does not restart a healthy process over a database blip.
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, statusBody{Status: "ok"})
+	})
+}
+
+// handleReadyz is readiness: every dependency answers a ping in time.
+func handleReadyz(deps map[string]gatehouse.Pinger, out *responder) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		var errs []error
+		for name, p := range deps {
+			if err := p.Ping(ctx); err != nil {
+				errs = append(errs, gatehouse.Errorf(gatehouse.CodeNotReady, "%s: %w", name, err))
+			}
+		}
+		if len(errs) > 0 {
+			err := errors.Join(errs...)
+			out.log.LogAttrs(r.Context(), slog.LevelWarn, "not ready", slog.String("error", err.Error()))
+			out.error(w, r, &gatehouse.Error{Code: gatehouse.CodeNotReady, Err: err})
+			return
+		}
+		encode(w, http.StatusOK, statusBody{Status: "ok"})
+	})
+}

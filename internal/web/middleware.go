@@ -1,0 +1,194 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/auth"
+)
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// requestIDFrom returns the request id carried by ctx, or "".
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// requestID takes the caller's X-Request-ID when it is a short token of safe
+// characters (it ends up in logs, so nothing that could forge a log line), or
+// makes one, and echoes it in the response.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID(id) {
+			id = rand.Text()
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+// securityHeaders sets the headers every response carries. API responses are
+// never meant to be framed, sniffed or cached by shared caches.
+func securityHeaders(hsts bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "no-referrer")
+			if hsts {
+				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// recoverPanics turns a panic into a logged 500 JSON error instead of a
+// dropped connection. http.ErrAbortHandler keeps its meaning.
+func recoverPanics(out *responder) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				out.log.LogAttrs(r.Context(), slog.LevelError, "panic", slog.String("request_id", requestIDFrom(r.Context())),
+					slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+				out.error(w, r, fmt.Errorf("panic: %v", v))
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// jsonMuxErrors rewrites the ServeMux's own plain-text 404 and 405 answers as
+// JSON errors, keeping the Allow header of a 405. Our handlers never answer
+// text/plain, so a text/plain 404/405 can only come from the mux (or from
+// http.Error in a file server), and nothing else is touched.
+func jsonMuxErrors(out *responder) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r, out: out}, r)
+		})
+	}
+}
+
+type muxErrorWriter struct {
+	http.ResponseWriter
+	r         *http.Request
+	out       *responder
+	swallowed bool
+}
+
+func (m *muxErrorWriter) WriteHeader(status int) {
+	if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) &&
+		strings.HasPrefix(m.Header().Get("Content-Type"), "text/plain") {
+		m.swallowed = true
+		code := gatehouse.CodeNotFound
+		if status == http.StatusMethodNotAllowed {
+			code = gatehouse.CodeMethodNotAllowed
+		}
+		m.Header().Del("Content-Length")
+		m.out.error(m.ResponseWriter, m.r, &gatehouse.Error{Code: code})
+		return
+	}
+	m.ResponseWriter.WriteHeader(status)
+}
+
+func (m *muxErrorWriter) Write(b []byte) (int, error) {
+	if m.swallowed {
+		return len(b), nil
+	}
+	return m.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (m *muxErrorWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+// notFound answers 404 as JSON.
+func notFound(out *responder) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out.error(w, r, &gatehouse.Error{Code: gatehouse.CodeNotFound})
+	})
+}
+
+// limitBody caps the request body at max bytes. A declared Content-Length
+// over the cap is refused before reading anything.
+func limitBody(max int64, out *responder) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > max {
+				out.error(w, r, bodyError(&http.MaxBytesError{Limit: max}))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+var errNoCredentials = errors.New("no bearer credentials")
+
+// requireUser authenticates the request's bearer token and puts the user in
+// the context; without a valid token it answers 401 with a WWW-Authenticate
+// challenge.
+func requireUser(svc *auth.Service, out *responder) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			token, err := bearerToken(r)
+			if err != nil {
+				out.error(w, r, err)
+				return
+			}
+			u, _, err := svc.Authenticate(r.Context(), token)
+			if err != nil {
+				out.error(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(gatehouse.NewContextWithUser(r.Context(), u)))
+		})
+	}
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer …" header
+// (RFC 6750 §2.1; the scheme is case-insensitive).
+func bearerToken(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", &gatehouse.Error{Code: gatehouse.CodeInvalidToken, Key: "not_authenticated", Err: errNoCredentials}
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
+		return "", &gatehouse.Error{Code: gatehouse.CodeInvalidToken, Err: errors.New("malformed Authorization header")}
+	}
+	return token, nil
+}

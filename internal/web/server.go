@@ -1,0 +1,51 @@
+// Package web is gatehouse's HTTP layer: the route table, handlers, middleware
+// and the one JSON boundary. It depends on the domain and the use cases,
+// never on a storage adapter.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/i18n"
+)
+
+// Deps are what the HTTP layer needs.
+type Deps struct {
+	Auth    *auth.Service
+	Catalog *i18n.Catalog
+	Logger  *slog.Logger
+	// Ready lists the dependencies GET /readyz checks, by name.
+	Ready map[string]gatehouse.Pinger
+	// MaxBodyBytes bounds every request body; larger ones get 413.
+	MaxBodyBytes int64
+	// HSTS adds Strict-Transport-Security (set when serving TLS directly or
+	// behind a TLS-terminating proxy).
+	HSTS bool
+}
+
+// NewServer returns the gatehouse API as one http.Handler.
+func NewServer(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Catalog == nil {
+		d.Catalog = i18n.New(i18n.English)
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 1 << 20
+	}
+	out := &responder{catalog: d.Catalog, log: d.Logger}
+	mux := http.NewServeMux()
+	addRoutes(mux, d, out)
+	// Outermost first: ids and headers before anything can fail, then panic
+	// recovery, then the mux's own 404/405 rewritten as JSON.
+	var h http.Handler = mux
+	h = jsonMuxErrors(out)(h)
+	h = recoverPanics(out)(h)
+	h = securityHeaders(d.HSTS)(h)
+	h = requestID(h)
+	return h
+}
