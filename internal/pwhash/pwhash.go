@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 var (
@@ -148,11 +149,13 @@ func newHasher(p Params, r io.Reader) *Hasher {
 //
 //	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
 //
-// with salt and key in unpadded standard base64. The password is hashed as
-// the bytes of the string, without normalisation. The error is non-nil only
-// if no random salt could be read.
+// with salt and key in unpadded standard base64. The password is first put
+// in Unicode Normalization Form C (NIST SP 800-63B §5.1.1.2), so that one
+// password typed on keyboards that compose differently (e.g. Hangul entered
+// decomposed on macOS, composed on Windows) is one password. The error is
+// non-nil only if no random salt could be read.
 func (h *Hasher) Hash(password string) (string, error) {
-	return h.hash([]byte(password))
+	return h.hash([]byte(norm.NFC.String(password)))
 }
 
 func (h *Hasher) hash(password []byte) (string, error) {
@@ -174,8 +177,9 @@ func (h *Hasher) hash(password []byte) (string, error) {
 // with ok. err is non-nil only for an encoded hash it cannot parse (it wraps
 // ErrUnknownHash or ErrMalformedHash), never for a wrong password.
 //
-// Passwords are compared as the bytes of the string: any byte, NUL included,
-// simply matches or does not.
+// Passwords are compared in NFC for argon2 (see Hash) and as the bytes of the
+// string for bcrypt, as passlib hashed them: any byte, NUL included, simply
+// matches or does not.
 //
 // Supported: argon2id and argon2i (version 19) PHC strings, and bcrypt $2a$,
 // $2b$ and $2y$. A bcrypt hash never matches a password longer than 72 bytes;
@@ -217,18 +221,27 @@ type argon2Hash struct {
 	key     []byte
 }
 
-func (h *Hasher) verifyArgon2(password, encoded string) (ok, rehash bool, err error) {
-	a, err := h.parseArgon2(encoded)
-	if err != nil {
-		return false, false, err
-	}
+// matches reports whether password derives a's key.
+func (a argon2Hash) matches(password string) bool {
 	var key []byte
 	if a.variant == "argon2id" {
 		key = argon2.IDKey([]byte(password), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
 	} else {
 		key = argon2.Key([]byte(password), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
 	}
-	if subtle.ConstantTimeCompare(key, a.key) != 1 {
+	return subtle.ConstantTimeCompare(key, a.key) == 1
+}
+
+func (h *Hasher) verifyArgon2(password, encoded string) (ok, rehash bool, err error) {
+	a, err := h.parseArgon2(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	// Our hashes are of the NFC form (see Hash). A hash imported from a
+	// system that did not normalise is of the raw bytes, so a non-NFC
+	// password that fails in NFC is tried once more as given.
+	nfc := norm.NFC.String(password)
+	if !a.matches(nfc) && (nfc == password || !a.matches(password)) {
 		return false, false, nil
 	}
 	p := h.params

@@ -1,6 +1,7 @@
 package pwhash
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 // testParams are cheap, so that most tests take microseconds; the round trip
@@ -448,4 +450,47 @@ func BenchmarkVerifyDummy(b *testing.B) {
 	for b.Loop() {
 		h.VerifyDummy("correct horse battery staple")
 	}
+}
+
+// One password typed composed (Windows) or decomposed (macOS) is one password;
+// a foreign argon2 hash of non-normalised bytes still verifies.
+func TestVerifyUnicodeNormalization(t *testing.T) {
+	h := New(testParams)
+	composed := "비밀번호 한글 암호"                // precomposed syllables
+	decomposed := norm.NFD.String(composed) // conjoining jamo
+	if composed == decomposed {
+		t.Fatal("test strings are equal")
+	}
+	for _, tc := range []struct{ name, hashOf, login string }{
+		{"hashed composed, typed decomposed", composed, decomposed},
+		{"hashed decomposed, typed composed", decomposed, composed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			enc, err := h.Hash(tc.hashOf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, _, err := h.Verify(tc.login, enc); !ok || err != nil {
+				t.Errorf("Verify = %v, %v", ok, err)
+			}
+		})
+	}
+	t.Run("foreign hash of raw decomposed bytes", func(t *testing.T) {
+		foreign := argon2idRaw(decomposed, testParams)
+		if ok, _, err := h.Verify(decomposed, foreign); !ok || err != nil {
+			t.Errorf("Verify = %v, %v", ok, err)
+		}
+		if ok, _, _ := h.Verify("other", foreign); ok {
+			t.Error("wrong password verified")
+		}
+	})
+}
+
+// argon2idRaw hashes the exact bytes of password, as a system that does not
+// normalise would.
+func argon2idRaw(password string, p Params) string {
+	salt := bytes.Repeat([]byte{7}, int(p.SaltLen))
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }

@@ -52,20 +52,22 @@ var _ gatehouse.Pinger = (*DB)(nil)
 // to the working directory), a "file:" URI handed to SQLite as it is, and a
 // bare filesystem path ending .db or .sqlite. Anything else, postgres://
 // included, is refused as an unsupported database URL scheme. The parent
-// directory of a SQLite file is created (0700) if missing.
+// directory of a SQLite file is created (0700) if missing. An in-memory
+// database ("file::memory:") gets a pool of one connection, which is the
+// database.
 func Open(ctx context.Context, url string) (*DB, error) {
 	path, dsn, err := parseSQLiteURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, err
 	}
 	if path != "" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("open database: %w", err)
+			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
 	sqlDB, err := sql.Open(sqliteDialect.driver, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, err
 	}
 	// Each SQLite connection holds its own page cache and runs on the calling
 	// goroutine, so connections beyond the CPUs cost memory without adding
@@ -73,6 +75,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// are kept rather than reopened because each reopen replays the pragmas
 	// and forgets the prepared statements.
 	n := max(4, runtime.GOMAXPROCS(0))
+	if path == "" {
+		// An in-memory (or temporary) database belongs to the connection
+		// that opened it; a second connection would see another, empty one.
+		n = 1
+	}
 	sqlDB.SetMaxOpenConns(n)
 	sqlDB.SetMaxIdleConns(n)
 
@@ -80,14 +87,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// is not a database fails here rather than on the first request.
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	db := &DB{Now: time.Now, sql: sqlDB, dialect: &sqliteDialect}
 	db.users = &userStore{db: db, byID: preparedStmt{query: selectUser + ` WHERE id = ?`}}
 	return db, nil
 }
 
-// Close closes the database; queries still running may fail.
+// Close waits for running queries to finish and closes the database.
 func (db *DB) Close() error {
 	return errors.Join(db.users.byID.close(), db.sql.Close())
 }

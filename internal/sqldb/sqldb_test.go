@@ -22,6 +22,18 @@ func TestUserStore(t *testing.T) {
 	})
 }
 
+// TestUserStoreInMemory runs the suite on in-memory databases, which live
+// only as long as their one connection.
+func TestUserStoreInMemory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) gatehouse.UserStore {
+		db := openDB(t, "file::memory:")
+		if _, err := db.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return db.Users()
+	})
+}
+
 func TestOpen(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir) // the relative forms land in dir
@@ -318,6 +330,25 @@ func TestTutorialRow(t *testing.T) {
 	want := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	if got.CreatedAt != want || !got.IsActive {
 		t.Errorf("CreatedAt = %v, IsActive = %v; want %v, true", got.CreatedAt, got.IsActive, want)
+	}
+}
+
+// TestUserByIDBeforeMigrate checks that the statement UserByID prepares on
+// first use is not prepared, and its failure not kept, before the table
+// exists: a server may open the database before another process migrates it.
+func TestUserByIDBeforeMigrate(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "gatehouse.db"))
+	ctx := t.Context()
+	_, err := db.Users().UserByID(ctx, 1)
+	if code := gatehouse.ErrorCode(err); code != gatehouse.CodeInternal {
+		t.Errorf("before Migrate: error %v (code %q), want an internal error", err, code)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Users().UserByID(ctx, 1)
+	if !gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		t.Errorf("after Migrate: error %v, want code %q", err, gatehouse.CodeNotFound)
 	}
 }
 

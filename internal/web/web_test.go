@@ -57,6 +57,7 @@ type envOptions struct {
 	minStrength int
 	maxBody     int64
 	hashParams  *pwhash.Params // nil: cheapParams
+	noCache     bool           // verify every token in full
 }
 
 var validators sync.Map // one compiled validator per test binary is enough
@@ -82,7 +83,11 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		tb.Fatal(err)
 	}
 	clk := &testClock{t: time.Now()}
-	tm, err := tokens.New(tokens.Options{Secret: testSecret, TTL: 30 * time.Minute, Leeway: 30 * time.Second, CacheEntries: 1000, Now: clk.Now})
+	cacheEntries := 1000
+	if opts.noCache {
+		cacheEntries = 0
+	}
+	tm, err := tokens.New(tokens.Options{Secret: testSecret, TTL: 30 * time.Minute, Leeway: 30 * time.Second, CacheEntries: cacheEntries, Now: clk.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,0 +1,53 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// BenchmarkUsersMe compares GET /users/me through the whole handler stack
+// (middleware, token verification, user look-up in SQLite, JSON) with a bare
+// handler that writes the same JSON, so the cost of authentication is a ratio
+// measured in one run:
+//
+//	go test ./internal/web -run '^$' -bench UsersMe -benchmem
+func BenchmarkUsersMe(b *testing.B) {
+	e := newTestEnv(b, envOptions{})
+	token := e.token(b, "bench", "bench@example.com", goodPassword)
+	u, err := e.users.UserByUsername(b.Context(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, newUserResponse(u))
+	})
+	uncached := newTestEnv(b, envOptions{noCache: true})
+	uncachedToken := uncached.token(b, "bench", "bench@example.com", goodPassword)
+
+	cases := []struct {
+		name    string
+		handler http.Handler
+		token   string
+	}{
+		{"bare", bare, ""},
+		{"gatehouse", e.handler, token},
+		{"gatehouse-uncached-token", uncached.handler, uncachedToken},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/users/me", nil)
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				c.handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
