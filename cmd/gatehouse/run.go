@@ -20,10 +20,18 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
+	"github.com/gatehouse-auth/gatehouse/internal/inmem"
 	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
 	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 	"github.com/gatehouse-auth/gatehouse/internal/web"
+)
+
+// The user cache bounds: entries, and how long a change made by another
+// process (another instance, an operator's command) may go unseen.
+const (
+	userCacheEntries = 10000
+	userCacheTTL     = 2 * time.Second
 )
 
 // run is the whole program; main only calls it. It is the one place where
@@ -171,8 +179,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	// Every authenticated request reads its user by id; the cache answers
+	// repeats from memory and forgets a user on every write made here.
+	users := inmem.NewUserCache(db.Users(), userCacheTTL, userCacheEntries, nil)
 	svc := auth.New(auth.Deps{
-		Users:  db.Users(),
+		Users:  users,
 		Hasher: pwhash.New(pwhash.DefaultParams),
 		Policy: pwhash.Policy{MinLength: cfg.PasswordMinLength, MinStrength: cfg.PasswordMinStrength},
 		Tokens: tm,

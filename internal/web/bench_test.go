@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -46,6 +47,48 @@ func BenchmarkUsersMe(b *testing.B) {
 				c.handler.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {
 					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkUsersMeHTTP is the same comparison over real loopback HTTP
+// (server, client and connection reuse included), which is what a client
+// sees; the ratio of the two figures is the share of a request that
+// authentication costs.
+//
+//	go test ./internal/web -run '^$' -bench UsersMeHTTP -benchmem
+func BenchmarkUsersMeHTTP(b *testing.B) {
+	e := newTestEnv(b, envOptions{})
+	token := e.token(b, "bench", "bench@example.com", goodPassword)
+	u, err := e.users.UserByUsername(b.Context(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, newUserResponse(u))
+	})
+	for _, c := range []struct {
+		name    string
+		handler http.Handler
+	}{{"bare", bare}, {"gatehouse", e.handler}} {
+		b.Run(c.name, func(b *testing.B) {
+			srv := httptest.NewServer(c.handler)
+			defer srv.Close()
+			client := srv.Client()
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/users/me", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", res.StatusCode)
 				}
 			}
 		})

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
+	"github.com/gatehouse-auth/gatehouse/internal/inmem"
 	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
 	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
@@ -98,8 +99,10 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 	if opts.hashParams != nil {
 		params = *opts.hashParams
 	}
+	// The stack the server runs: SQLite behind the in-process user cache.
+	users := inmem.NewUserCache(db.Users(), 2*time.Second, 1000, clk.Now)
 	svc := auth.New(auth.Deps{
-		Users:  db.Users(),
+		Users:  users,
 		Hasher: pwhash.New(params),
 		Policy: pwhash.Policy{MinLength: opts.minLength, MinStrength: opts.minStrength},
 		Tokens: tm,
@@ -110,7 +113,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		Ready:        map[string]gatehouse.Pinger{"database": db},
 		MaxBodyBytes: opts.maxBody,
 	})
-	return &testEnv{handler: h, users: db.Users(), tokens: tm, clock: clk, oas: openAPIValidator(tb)}
+	return &testEnv{handler: h, users: users, tokens: tm, clock: clk, oas: openAPIValidator(tb)}
 }
 
 type response struct {
