@@ -14,15 +14,7 @@ import (
 //
 //	go test ./internal/web -run '^$' -bench UsersMe -benchmem
 func BenchmarkUsersMe(b *testing.B) {
-	e := newTestEnv(b, envOptions{})
-	token := e.token(b, "bench", "bench@example.com", goodPassword)
-	u, err := e.users.UserByUsername(b.Context(), "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		encode(w, http.StatusOK, newUserResponse(u))
-	})
+	e, token, bare := benchSetup(b)
 	uncached := newTestEnv(b, envOptions{noCache: true})
 	uncachedToken := uncached.token(b, "bench", "bench@example.com", goodPassword)
 
@@ -60,15 +52,7 @@ func BenchmarkUsersMe(b *testing.B) {
 //
 //	go test ./internal/web -run '^$' -bench UsersMeHTTP -benchmem
 func BenchmarkUsersMeHTTP(b *testing.B) {
-	e := newTestEnv(b, envOptions{})
-	token := e.token(b, "bench", "bench@example.com", goodPassword)
-	u, err := e.users.UserByUsername(b.Context(), "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		encode(w, http.StatusOK, newUserResponse(u))
-	})
+	e, token, bare := benchSetup(b)
 	for _, c := range []struct {
 		name    string
 		handler http.Handler
@@ -93,4 +77,20 @@ func BenchmarkUsersMeHTTP(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchSetup returns a server with one user, that user's token, and a bare
+// handler that writes the same JSON /users/me does for them.
+func benchSetup(b *testing.B) (*testEnv, string, http.Handler) {
+	b.Helper()
+	e := newTestEnv(b, envOptions{})
+	token := e.token(b, "bench", "bench@example.com", goodPassword)
+	u, err := e.users.UserByUsername(b.Context(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, newUserResponse(u))
+	})
+	return e, token, bare
 }
