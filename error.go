@@ -15,6 +15,7 @@ const (
 	CodeInvalidToken         = "invalid_token"          // 401: missing, malformed, expired, forged or orphaned token
 	CodeInactiveUser         = "inactive_user"          // 400: as the tutorial answers
 	CodeNotFound             = "not_found"              // 404
+	CodeConflict             = "conflict"               // 409: a concurrent change won (stores report it; handlers decide)
 	CodeMethodNotAllowed     = "method_not_allowed"     // 405
 	CodePayloadTooLarge      = "payload_too_large"      // 413
 	CodeUnsupportedMediaType = "unsupported_media_type" // 415

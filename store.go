@@ -1,6 +1,9 @@
 package gatehouse
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // UserStore persists users. Implementations must be safe for concurrent use.
 //
@@ -28,9 +31,16 @@ type UserStore interface {
 	// no such user.
 	SetPasswordHash(ctx context.Context, id int64, hash string) error
 
-	// SetUserActive activates or deactivates user id. It returns an *Error with
-	// code CodeNotFound if there is no such user.
+	// SetUserActive activates or deactivates user id. Deactivating also
+	// revokes every live session of the user (reason RevokedUserDeactivated),
+	// in the same transaction. It returns an *Error with code CodeNotFound if
+	// there is no such user.
 	SetUserActive(ctx context.Context, id int64, active bool) error
+
+	// ChangePassword replaces the hash of user id and revokes every live
+	// session of the user except keepSession (reason RevokedPasswordChanged),
+	// in one transaction. CodeNotFound if there is no such user.
+	ChangePassword(ctx context.Context, id int64, hash, keepSession string, at time.Time) error
 
 	// DeleteUser removes user id. It returns an *Error with code CodeNotFound if
 	// there is no such user.
