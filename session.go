@@ -49,6 +49,7 @@ const (
 	RevokedReuseDetected   = "refresh_token_reuse"
 	RevokedPasswordChanged = "password_changed"
 	RevokedUserDeactivated = "user_deactivated"
+	RevokedUserDeleted     = "user_deleted"
 )
 
 // Revocation is one revoked session, as published to the in-process

@@ -42,8 +42,9 @@ type UserStore interface {
 	// in one transaction. CodeNotFound if there is no such user.
 	ChangePassword(ctx context.Context, id int64, hash, keepSession string, at time.Time) error
 
-	// DeleteUser removes user id. It returns an *Error with code CodeNotFound if
-	// there is no such user.
+	// DeleteUser removes user id and its sessions, recording the revocation of
+	// those whose access tokens may still be valid, in one transaction. It
+	// returns an *Error with code CodeNotFound if there is no such user.
 	DeleteUser(ctx context.Context, id int64) error
 }
 

@@ -2,36 +2,20 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
 	"syscall"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
-	"github.com/gatehouse-auth/gatehouse/internal/i18n"
-	"github.com/gatehouse-auth/gatehouse/internal/inmem"
-	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
 	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
-	"github.com/gatehouse-auth/gatehouse/internal/web"
-)
-
-// The user cache bounds: entries, and how long a change made by another
-// process (another instance, an operator's command) may go unseen.
-const (
-	userCacheEntries = 10000
-	userCacheTTL     = 2 * time.Second
 )
 
 // run is the whole program; main only calls it. It is the one place where
@@ -50,6 +34,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, rest, getenv, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return keys(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "gatehouse %s (%s)\n", gatehouse.Version, runtime.Version())
 		return nil
@@ -67,6 +53,8 @@ func usage(w io.Writer) {
 Usage:
   gatehouse serve   [flags]   run the server (applies pending migrations first)
   gatehouse migrate [flags]   apply database migrations and exit
+  gatehouse keys list   [flags]  show the token signing keys and their states
+  gatehouse keys rotate [flags]  add a new signing key; the old one verifies until its tokens expire
   gatehouse version           print the version
   gatehouse help              show this help
 
@@ -146,97 +134,4 @@ func signingSecret(cfg config.Config, log *slog.Logger) ([]byte, error) {
 		log.Info("using the development signing secret kept in the data directory", "path", path)
 	}
 	return secret, nil
-}
-
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := loadConfig(args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	secret, err := signingSecret(cfg, log)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-
-	tm, err := tokens.New(tokens.Options{
-		Secret:       secret,
-		TTL:          cfg.AccessTokenTTL,
-		Issuer:       cfg.Issuer,
-		Audience:     cfg.Audience,
-		Leeway:       30 * time.Second,
-		CacheEntries: 10000,
-	})
-	if err != nil {
-		return err
-	}
-	lang, err := i18n.Parse(cfg.Locale)
-	if err != nil {
-		return err
-	}
-	// Every authenticated request reads its user by id; the cache answers
-	// repeats from memory and forgets a user on every write made here.
-	users := inmem.NewUserCache(db.Users(), userCacheTTL, userCacheEntries, nil)
-	svc := auth.New(auth.Deps{
-		Users:  users,
-		Hasher: pwhash.New(pwhash.DefaultParams),
-		Policy: pwhash.Policy{MinLength: cfg.PasswordMinLength, MinStrength: cfg.PasswordMinStrength},
-		Tokens: tm,
-		Logger: log,
-	})
-	handler := web.NewServer(web.Deps{
-		Auth:         svc,
-		Catalog:      i18n.New(lang),
-		Logger:       log,
-		Ready:        map[string]gatehouse.Pinger{"database": db},
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		HSTS:         cfg.TLS() || cfg.TrustTLSProxy,
-	})
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	scheme := "http"
-	if cfg.TLS() {
-		scheme = "https"
-	}
-	log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(), "env", cfg.Env, "version", gatehouse.Version)
-
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLS() {
-			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
-	// A fresh context: the one we were given is already cancelled.
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	log.Info("stopped")
-	return nil
 }

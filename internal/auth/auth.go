@@ -19,20 +19,55 @@ import (
 
 // Service runs the use cases. It is safe for concurrent use.
 type Service struct {
-	users  gatehouse.UserStore
-	hasher *pwhash.Hasher
-	policy pwhash.Policy
-	tokens *tokens.Manager
-	log    *slog.Logger
+	users       gatehouse.UserStore
+	sessions    gatehouse.SessionStore
+	revocations Revocations
+	hasher      *pwhash.Hasher
+	policy      pwhash.Policy
+	tokens      *tokens.Manager
+	refreshKey  []byte
+	lifetimes   Lifetimes
+	now         func() time.Time
+	log         *slog.Logger
+}
+
+// Revocations is the set of revoked sessions the per-request check consults
+// (inmem.Revocations in one process). Sync must make every revocation
+// committed so far visible to Revoked.
+type Revocations interface {
+	Revoked(sessionID string) bool
+	Sync(ctx context.Context) error
+	// Changed returns a channel closed the next time Sync learns of a new
+	// revocation.
+	Changed() <-chan struct{}
+}
+
+// Lifetimes bound sessions and their refresh tokens.
+type Lifetimes struct {
+	// Refresh is the sliding lifetime of a session: each refresh extends it
+	// to now + Refresh.
+	Refresh time.Duration
+	// Session caps a session's whole life, however often it is refreshed.
+	Session time.Duration
+	// Grace is how long after a rotation the immediately previous refresh
+	// token is still honoured (concurrent refreshes from one client).
+	Grace time.Duration
 }
 
 // Deps are what a Service needs.
 type Deps struct {
-	Users  gatehouse.UserStore
-	Hasher *pwhash.Hasher
-	Policy pwhash.Policy
-	Tokens *tokens.Manager
-	Logger *slog.Logger
+	Users       gatehouse.UserStore
+	Sessions    gatehouse.SessionStore
+	Revocations Revocations
+	Hasher      *pwhash.Hasher
+	Policy      pwhash.Policy
+	Tokens      *tokens.Manager
+	// RefreshKey (32 bytes, derived from the server secret) keys the MAC
+	// that makes refresh tokens; it never leaves the process.
+	RefreshKey []byte
+	Lifetimes  Lifetimes
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // New returns a Service.
@@ -41,7 +76,24 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{users: d.Users, hasher: d.Hasher, policy: d.Policy.WithDefaults(), tokens: d.Tokens, log: log}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{
+		users: d.Users, sessions: d.Sessions, revocations: d.Revocations,
+		hasher: d.Hasher, policy: d.Policy.WithDefaults(), tokens: d.Tokens,
+		refreshKey: d.RefreshKey, lifetimes: d.Lifetimes, now: now, log: log,
+	}
+}
+
+// Client describes who asks, as far as the HTTP layer knows: recorded with
+// the session, shown in the session list.
+type Client struct {
+	IP        string
+	UserAgent string
+	ClientID  string // OAuth client_id, if the client sent one
+	Scope     string // requested scope, if any
 }
 
 // RegisterInput is a registration request.
@@ -97,12 +149,15 @@ func appendProblem(fields []gatehouse.FieldError, field string, p *problem) []ga
 	return append(fields, gatehouse.FieldError{Loc: []string{"body", field}, Type: p.typ, Key: p.typ, Args: p.args})
 }
 
-// LoginResult is a successful login.
-type LoginResult struct {
-	AccessToken string
-	ExpiresAt   time.Time
-	ExpiresIn   int // seconds
-	User        *gatehouse.User
+// TokenPair is what a login or a refresh hands out.
+type TokenPair struct {
+	AccessToken  string
+	ExpiresAt    time.Time
+	ExpiresIn    int // seconds
+	RefreshToken string
+	Scope        string
+	User         *gatehouse.User
+	Session      *gatehouse.Session
 }
 
 var errInvalidCredentials = &gatehouse.Error{Code: gatehouse.CodeInvalidCredentials}
@@ -114,7 +169,7 @@ var errInvalidCredentials = &gatehouse.Error{Code: gatehouse.CodeInvalidCredenti
 // the answer nor its timing tells whether an account exists. A correct
 // password for a deactivated account gives CodeInactiveUser: only someone who
 // knows the password learns that.
-func (s *Service) Login(ctx context.Context, login, password string) (*LoginResult, error) {
+func (s *Service) Login(ctx context.Context, login, password string, client Client) (*TokenPair, error) {
 	if login == "" || password == "" {
 		var fields []gatehouse.FieldError
 		if login == "" {
@@ -156,16 +211,7 @@ func (s *Service) Login(ctx context.Context, login, password string) (*LoginResu
 	if rehash {
 		s.upgradeHash(ctx, u, password)
 	}
-	tok, claims, err := s.tokens.Issue(u.ID, u.Username)
-	if err != nil {
-		return nil, err
-	}
-	return &LoginResult{
-		AccessToken: tok,
-		ExpiresAt:   claims.ExpiresAt,
-		ExpiresIn:   int(claims.ExpiresAt.Sub(claims.IssuedAt) / time.Second),
-		User:        u,
-	}, nil
+	return s.startSession(ctx, u, client)
 }
 
 // findLogin looks a user up by email when the login contains '@' (usernames
@@ -206,13 +252,18 @@ func (s *Service) upgradeHash(ctx context.Context, u *gatehouse.User, password s
 var errInvalidToken = &gatehouse.Error{Code: gatehouse.CodeInvalidToken}
 
 // Authenticate verifies an access token and returns its user. This is the hot
-// path of every protected request. A missing, malformed, expired or forged
-// token, and a token whose user no longer exists, all give CodeInvalidToken;
+// path of every protected request: a verified-token cache, a map look-up in
+// the revocation set and a user cache keep it to a few microseconds. A
+// missing, malformed, expired, forged or revoked token, and a token whose
+// user no longer exists, all give CodeInvalidToken;
 // a deactivated user gives CodeInactiveUser (as the tutorial answers).
 func (s *Service) Authenticate(ctx context.Context, token string) (*gatehouse.User, tokens.Claims, error) {
 	claims, err := s.tokens.Verify(token)
 	if err != nil {
 		return nil, tokens.Claims{}, &gatehouse.Error{Code: gatehouse.CodeInvalidToken, Err: err}
+	}
+	if s.revocations.Revoked(claims.SessionID) {
+		return nil, tokens.Claims{}, &gatehouse.Error{Code: gatehouse.CodeInvalidToken, Err: errors.New("session revoked")}
 	}
 	id, err := claims.UserID()
 	if err != nil {
@@ -230,6 +281,3 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*gatehouse.Us
 	}
 	return u, claims, nil
 }
-
-// ErrNoToken is the cause recorded when a request carries no token at all.
-var ErrNoToken = errors.New("no bearer token")

@@ -43,6 +43,20 @@ const (
 	defaultLogLevel          = slog.LevelInfo
 	defaultShutdownTimeout   = 30 * time.Second
 	defaultMaxBodyBytes      = 1 << 20
+
+	defaultRefreshTokenTTL        = 30 * 24 * time.Hour
+	defaultSessionMaxLifetime     = 90 * 24 * time.Hour
+	defaultRefreshReuseGrace      = 10 * time.Second
+	defaultKeysReloadInterval     = 30 * time.Second
+	defaultRevocationSyncInterval = time.Second
+)
+
+// Signing algorithms (GATEHOUSE_JWT_ALG). With no algorithm chosen, a
+// configured SECRET_KEY keeps the tutorial's HS256 and anything else gets
+// DefaultAsymmetricAlg, whose public keys resource servers can fetch.
+const (
+	AlgHS256             = "HS256"
+	DefaultAsymmetricAlg = "ES256"
 )
 
 const (
@@ -92,6 +106,37 @@ type Config struct {
 	LogFormat       string // "text" or "json"
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
+
+	// JWTAlg is the signing algorithm as configured ("" = choose; see
+	// SigningAlgorithm).
+	JWTAlg string
+	// RefreshTokenTTL is a session's sliding lifetime; SessionMaxLifetime
+	// caps it absolutely; RefreshReuseGrace is how long the previous refresh
+	// token stays good after a rotation.
+	RefreshTokenTTL    time.Duration
+	SessionMaxLifetime time.Duration
+	RefreshReuseGrace  time.Duration
+	// RevocationClients are the revocation feed's client credentials, id to
+	// secret; empty disables the feed.
+	RevocationClients map[string]string
+	// KeysReloadInterval is how often signing keys are re-read (a rotation
+	// made by `gatehouse keys rotate` or another instance);
+	// RevocationSyncInterval how often revocations made elsewhere are.
+	KeysReloadInterval     time.Duration
+	RevocationSyncInterval time.Duration
+}
+
+// SigningAlgorithm is the algorithm tokens are signed with: JWTAlg if set,
+// else HS256 when a secret is configured (tutorial-compatible: a service
+// holding the same SECRET_KEY can verify), else DefaultAsymmetricAlg.
+func (c Config) SigningAlgorithm() string {
+	switch {
+	case c.JWTAlg != "":
+		return c.JWTAlg
+	case c.SecretKey != "":
+		return AlgHS256
+	}
+	return DefaultAsymmetricAlg
 }
 
 // Production reports whether the production rules apply.
@@ -235,6 +280,62 @@ func settings() []setting {
 			},
 		},
 		{
+			env: "GATEHOUSE_JWT_ALG", flag: "jwt-alg", arg: "alg", def: "HS256 if a secret key is set, else ES256",
+			usage: "token signing algorithm: HS256, RS256, ES256 or EdDSA",
+			apply: func(c *Config, raw string) (err error) {
+				c.JWTAlg, err = parseAlg(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_REFRESH_TOKEN_TTL", flag: "refresh-token-ttl", arg: "duration", def: "720h (30 days)",
+			usage: "sliding lifetime of a session: each refresh extends it by this much",
+			apply: func(c *Config, raw string) (err error) {
+				c.RefreshTokenTTL, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_SESSION_MAX_LIFETIME", flag: "session-max-lifetime", arg: "duration", def: "2160h (90 days)",
+			usage: "absolute cap on a session's life, however often it is refreshed",
+			apply: func(c *Config, raw string) (err error) {
+				c.SessionMaxLifetime, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_REFRESH_REUSE_GRACE", flag: "refresh-reuse-grace", arg: "duration", def: formatDuration(defaultRefreshReuseGrace),
+			usage: "how long after a rotation the previous refresh token still gets the current pair (concurrent tabs); 0 turns it off",
+			apply: func(c *Config, raw string) (err error) {
+				c.RefreshReuseGrace, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_REVOCATION_CLIENTS", flag: "revocation-clients", arg: "id:secret,...", def: "none (feed disabled)",
+			usage: "client credentials of the revocation feed (GET /auth/revocations), comma-separated id:secret pairs; as a flag, visible in process listings",
+			apply: func(c *Config, raw string) (err error) {
+				c.RevocationClients, err = parseClients(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_KEYS_RELOAD_INTERVAL", flag: "keys-reload-interval", arg: "duration", def: formatDuration(defaultKeysReloadInterval),
+			usage: "how often signing keys are re-read from the database (to pick up `gatehouse keys rotate`)",
+			apply: func(c *Config, raw string) (err error) {
+				c.KeysReloadInterval, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_REVOCATION_SYNC_INTERVAL", flag: "revocation-sync-interval", arg: "duration", def: formatDuration(defaultRevocationSyncInterval),
+			usage: "how often revocations made by other processes are read from the database",
+			apply: func(c *Config, raw string) (err error) {
+				c.RevocationSyncInterval, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
 			env: "GATEHOUSE_MAX_BODY_BYTES", flag: "max-body-bytes", arg: "bytes", def: strconv.Itoa(defaultMaxBodyBytes),
 			usage: "largest request body accepted, in bytes (1 KiB to 64 MiB)",
 			apply: func(c *Config, raw string) (err error) {
@@ -279,6 +380,12 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		LogLevel:            defaultLogLevel,
 		ShutdownTimeout:     defaultShutdownTimeout,
 		MaxBodyBytes:        defaultMaxBodyBytes,
+
+		RefreshTokenTTL:        defaultRefreshTokenTTL,
+		SessionMaxLifetime:     defaultSessionMaxLifetime,
+		RefreshReuseGrace:      defaultRefreshReuseGrace,
+		KeysReloadInterval:     defaultKeysReloadInterval,
+		RevocationSyncInterval: defaultRevocationSyncInterval,
 	}
 	all := settings()
 	for _, s := range all {
@@ -480,6 +587,38 @@ func parseDuration(raw string) (time.Duration, error) {
 	return d, nil
 }
 
+// parseAlg accepts the signing algorithms gatehouse implements, in any case,
+// returning the JOSE spelling.
+func parseAlg(raw string) (string, error) {
+	for _, a := range []string{"HS256", "RS256", "ES256", "EdDSA"} {
+		if strings.EqualFold(strings.TrimSpace(raw), a) {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("invalid algorithm %q (want HS256, RS256, ES256 or EdDSA)", raw)
+}
+
+// parseClients reads "id:secret,id2:secret2". Errors name the client, never
+// the secret.
+func parseClients(raw string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, pair := range strings.Split(raw, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(pair, ":")
+		if !ok || id == "" || secret == "" {
+			return nil, fmt.Errorf("entry %d is not id:secret", i+1)
+		}
+		if _, dup := out[id]; dup {
+			return nil, fmt.Errorf("client %q is listed twice", id)
+		}
+		out[id] = secret
+	}
+	return out, nil
+}
+
 func parseLevel(raw string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.TrimSpace(raw))); err != nil {
@@ -539,6 +678,13 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.String("jwt_alg", c.SigningAlgorithm()),
+		slog.Duration("refresh_token_ttl", c.RefreshTokenTTL),
+		slog.Duration("session_max_lifetime", c.SessionMaxLifetime),
+		slog.Duration("refresh_reuse_grace", c.RefreshReuseGrace),
+		slog.Int("revocation_clients", len(c.RevocationClients)),
+		slog.Duration("keys_reload_interval", c.KeysReloadInterval),
+		slog.Duration("revocation_sync_interval", c.RevocationSyncInterval),
 	)
 }
 
@@ -549,6 +695,13 @@ func (c Config) Format(f fmt.State, verb rune) {
 	r := c
 	if r.SecretKey != "" {
 		r.SecretKey = "[redacted]"
+	}
+	if len(r.RevocationClients) > 0 {
+		redacted := make(map[string]string, len(r.RevocationClients))
+		for id := range r.RevocationClients {
+			redacted[id] = "[redacted]"
+		}
+		r.RevocationClients = redacted
 	}
 	r.DatabaseURL = redactURL(r.DatabaseURL)
 	fmt.Fprintf(f, fmt.FormatString(f, verb), plain(r))

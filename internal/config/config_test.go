@@ -35,12 +35,12 @@ func mustLoad(tb testing.TB, args []string, env map[string]string) Config {
 // in SecretKey.
 func checkConfig(tb testing.TB, got, want Config) {
 	tb.Helper()
-	if got == want {
+	if reflect.DeepEqual(got, want) {
 		return
 	}
 	gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
 	for i := range gv.NumField() {
-		if g, w := gv.Field(i).Interface(), wv.Field(i).Interface(); g != w {
+		if g, w := gv.Field(i).Interface(), wv.Field(i).Interface(); !reflect.DeepEqual(g, w) {
 			tb.Errorf("%s = %#v, want %#v", gv.Type().Field(i).Name, g, w)
 		}
 	}
@@ -60,18 +60,23 @@ func absDatabaseURL(tb testing.TB, dataDir string) string {
 func defaults(tb testing.TB) Config {
 	tb.Helper()
 	return Config{
-		Env:                 "development",
-		Addr:                "127.0.0.1:8000",
-		DataDir:             "./data",
-		DatabaseURL:         absDatabaseURL(tb, "./data"),
-		AccessTokenTTL:      30 * time.Minute,
-		Locale:              "en",
-		PasswordMinLength:   8,
-		PasswordMinStrength: DefaultPasswordMinStrength,
-		LogLevel:            slog.LevelInfo,
-		LogFormat:           "text",
-		ShutdownTimeout:     30 * time.Second,
-		MaxBodyBytes:        1 << 20,
+		Env:                    "development",
+		Addr:                   "127.0.0.1:8000",
+		DataDir:                "./data",
+		DatabaseURL:            absDatabaseURL(tb, "./data"),
+		AccessTokenTTL:         30 * time.Minute,
+		Locale:                 "en",
+		PasswordMinLength:      8,
+		PasswordMinStrength:    DefaultPasswordMinStrength,
+		LogLevel:               slog.LevelInfo,
+		LogFormat:              "text",
+		ShutdownTimeout:        30 * time.Second,
+		MaxBodyBytes:           1 << 20,
+		RefreshTokenTTL:        30 * 24 * time.Hour,
+		SessionMaxLifetime:     90 * 24 * time.Hour,
+		RefreshReuseGrace:      10 * time.Second,
+		KeysReloadInterval:     30 * time.Second,
+		RevocationSyncInterval: time.Second,
 	}
 }
 
@@ -143,25 +148,30 @@ func TestLoadEnv(t *testing.T) {
 			env:  fullEnv(),
 			want: func(c *Config) {
 				*c = Config{
-					Env:                 "production",
-					Addr:                "0.0.0.0:9000",
-					DataDir:             "/var/lib/gatehouse",
-					DatabaseURL:         "postgres://gh@db/gatehouse",
-					SecretKey:           "env-secret-0123456789abcdef0123456789",
-					SecretKeySource:     "GATEHOUSE_SECRET_KEY",
-					AccessTokenTTL:      15 * time.Minute,
-					Issuer:              "https://auth.example.com",
-					Audience:            "api",
-					Locale:              "ko",
-					PasswordMinLength:   12,
-					PasswordMinStrength: 3,
-					TLSCert:             "/etc/gh/cert.pem",
-					TLSKey:              "/etc/gh/key.pem",
-					TrustTLSProxy:       true,
-					LogLevel:            slog.LevelDebug,
-					LogFormat:           "text",
-					ShutdownTimeout:     10 * time.Second,
-					MaxBodyBytes:        4096,
+					Env:                    "production",
+					Addr:                   "0.0.0.0:9000",
+					DataDir:                "/var/lib/gatehouse",
+					DatabaseURL:            "postgres://gh@db/gatehouse",
+					SecretKey:              "env-secret-0123456789abcdef0123456789",
+					SecretKeySource:        "GATEHOUSE_SECRET_KEY",
+					AccessTokenTTL:         15 * time.Minute,
+					Issuer:                 "https://auth.example.com",
+					Audience:               "api",
+					Locale:                 "ko",
+					PasswordMinLength:      12,
+					PasswordMinStrength:    3,
+					TLSCert:                "/etc/gh/cert.pem",
+					TLSKey:                 "/etc/gh/key.pem",
+					TrustTLSProxy:          true,
+					LogLevel:               slog.LevelDebug,
+					LogFormat:              "text",
+					ShutdownTimeout:        10 * time.Second,
+					MaxBodyBytes:           4096,
+					RefreshTokenTTL:        30 * 24 * time.Hour,
+					SessionMaxLifetime:     90 * 24 * time.Hour,
+					RefreshReuseGrace:      10 * time.Second,
+					KeysReloadInterval:     30 * time.Second,
+					RevocationSyncInterval: time.Second,
 				}
 			},
 		},
@@ -251,25 +261,30 @@ func TestLoadFlagsOverrideEnv(t *testing.T) {
 		"-max-body-bytes=2048", // the flag package accepts one dash too
 	}
 	want := Config{
-		Env:                 "development",
-		Addr:                "127.0.0.1:1",
-		DataDir:             "/srv/gh",
-		DatabaseURL:         "sqlite:///tmp/x.db",
-		SecretKey:           "flag-secret",
-		SecretKeySource:     "--secret-key",
-		AccessTokenTTL:      2 * time.Hour,
-		Issuer:              "iss-flag",
-		Audience:            "aud-flag",
-		Locale:              "en",
-		PasswordMinLength:   7,
-		PasswordMinStrength: 0,
-		TLSCert:             "c.pem",
-		TLSKey:              "k.pem",
-		TrustTLSProxy:       false,
-		LogLevel:            slog.LevelError,
-		LogFormat:           "json",
-		ShutdownTimeout:     5 * time.Second,
-		MaxBodyBytes:        2048,
+		Env:                    "development",
+		Addr:                   "127.0.0.1:1",
+		DataDir:                "/srv/gh",
+		DatabaseURL:            "sqlite:///tmp/x.db",
+		SecretKey:              "flag-secret",
+		SecretKeySource:        "--secret-key",
+		AccessTokenTTL:         2 * time.Hour,
+		Issuer:                 "iss-flag",
+		Audience:               "aud-flag",
+		Locale:                 "en",
+		PasswordMinLength:      7,
+		PasswordMinStrength:    0,
+		TLSCert:                "c.pem",
+		TLSKey:                 "k.pem",
+		TrustTLSProxy:          false,
+		LogLevel:               slog.LevelError,
+		LogFormat:              "json",
+		ShutdownTimeout:        5 * time.Second,
+		MaxBodyBytes:           2048,
+		RefreshTokenTTL:        30 * 24 * time.Hour,
+		SessionMaxLifetime:     90 * 24 * time.Hour,
+		RefreshReuseGrace:      10 * time.Second,
+		KeysReloadInterval:     30 * time.Second,
+		RevocationSyncInterval: time.Second,
 	}
 	checkConfig(t, mustLoad(t, args, fullEnv()), want)
 
@@ -594,7 +609,7 @@ func TestLoadErrors(t *testing.T) {
 			if got := err.Error(); !strings.HasPrefix(got, tt.wantErr) {
 				t.Errorf("Load error = %q, want %q", got, tt.wantErr)
 			}
-			if c != (Config{}) {
+			if !reflect.DeepEqual(c, Config{}) {
 				t.Errorf("Load returned a non-zero Config with an error")
 			}
 		})
@@ -630,6 +645,7 @@ func validProduction(tb testing.TB) Config {
 	c.SecretKey = strings.Repeat("k", 32)
 	c.SecretKeySource = "GATEHOUSE_SECRET_KEY"
 	c.TLSCert, c.TLSKey = "cert.pem", "key.pem"
+	c.Issuer = "https://auth.example.com"
 	return c
 }
 
@@ -920,6 +936,94 @@ func TestDocumentation(t *testing.T) {
 			def := strings.ReplaceAll(strings.TrimSpace(cells[2]), "`", "")
 			if def != s.def {
 				t.Errorf("row %s: default %q, want %q", s.env, def, s.def)
+			}
+		})
+	}
+}
+
+func TestTokenLifecycleSettings(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, []string{"--jwt-alg", "eddsa", "--refresh-reuse-grace", "0"}, map[string]string{
+		"GATEHOUSE_REFRESH_TOKEN_TTL":        "24h",
+		"GATEHOUSE_SESSION_MAX_LIFETIME":     "720h",
+		"GATEHOUSE_REVOCATION_CLIENTS":       "notes:s3cret, billing:other:with:colons",
+		"GATEHOUSE_KEYS_RELOAD_INTERVAL":     "5s",
+		"GATEHOUSE_REVOCATION_SYNC_INTERVAL": "250ms",
+	})
+	if c.JWTAlg != "EdDSA" || c.RefreshTokenTTL != 24*time.Hour || c.SessionMaxLifetime != 720*time.Hour ||
+		c.RefreshReuseGrace != 0 || c.KeysReloadInterval != 5*time.Second || c.RevocationSyncInterval != 250*time.Millisecond {
+		t.Errorf("config = %+v", c)
+	}
+	if want := map[string]string{"notes": "s3cret", "billing": "other:with:colons"}; !reflect.DeepEqual(c.RevocationClients, want) {
+		t.Errorf("clients = %v", c.RevocationClients)
+	}
+	if s := fmt.Sprintf("%v", c); strings.Contains(s, "s3cret") {
+		t.Errorf("formatted config leaks a client secret: %s", s)
+	}
+
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"bad algorithm", map[string]string{"GATEHOUSE_JWT_ALG": "none"}, "GATEHOUSE_JWT_ALG: invalid algorithm"},
+		{"HS512 is not offered", map[string]string{"GATEHOUSE_JWT_ALG": "HS512"}, "GATEHOUSE_JWT_ALG: invalid algorithm"},
+		{"client without secret", map[string]string{"GATEHOUSE_REVOCATION_CLIENTS": "notes"}, "GATEHOUSE_REVOCATION_CLIENTS: entry 1 is not id:secret"},
+		{"duplicate client", map[string]string{"GATEHOUSE_REVOCATION_CLIENTS": "a:x,a:y"}, `GATEHOUSE_REVOCATION_CLIENTS: client "a" is listed twice`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(nil, envOf(tt.env))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSigningAlgorithm(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		c    Config
+		want string
+	}{
+		{"no secret: asymmetric default", Config{}, "ES256"},
+		{"tutorial's SECRET_KEY: HS256", Config{SecretKey: "s"}, "HS256"},
+		{"explicit wins", Config{SecretKey: "s", JWTAlg: "RS256"}, "RS256"},
+	} {
+		if got := tt.c.SigningAlgorithm(); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestValidateTokenLifecycle(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"refresh shorter than access", func(c *Config) { c.RefreshTokenTTL = 10 * time.Minute }, "GATEHOUSE_REFRESH_TOKEN_TTL"},
+		{"session cap below refresh", func(c *Config) { c.SessionMaxLifetime = time.Hour }, "GATEHOUSE_SESSION_MAX_LIFETIME"},
+		{"grace too long", func(c *Config) { c.RefreshReuseGrace = 2 * time.Minute }, "GATEHOUSE_REFRESH_REUSE_GRACE"},
+		{"negative grace", func(c *Config) { c.RefreshReuseGrace = -time.Second }, "GATEHOUSE_REFRESH_REUSE_GRACE"},
+		{"zero reload", func(c *Config) { c.KeysReloadInterval = 0 }, "GATEHOUSE_KEYS_RELOAD_INTERVAL"},
+		{"production without issuer", func(c *Config) { *c = validProduction(t); c.Issuer = "" }, "production requires GATEHOUSE_ISSUER"},
+		{"production feed secret too short", func(c *Config) {
+			*c = validProduction(t)
+			c.RevocationClients = map[string]string{"notes": "tiny-x"}
+		}, "GATEHOUSE_REVOCATION_CLIENTS"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := defaults(t)
+			tt.mod(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one naming %s", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "tiny-x") {
+				t.Errorf("error echoes the secret: %v", err)
 			}
 		})
 	}

@@ -24,6 +24,8 @@ const (
 	// minSecretKeyBytes matches HS256's 256-bit output: RFC 7518 §3.2 requires
 	// a key at least as long as the hash.
 	minSecretKeyBytes = 32
+
+	maxRefreshReuseGrace = time.Minute
 )
 
 // Validate refuses unsafe or inconsistent settings. Its error is one line
@@ -68,6 +70,19 @@ func (c Config) Validate() error {
 		return fmt.Errorf("GATEHOUSE_MAX_BODY_BYTES must be between %d (1 KiB) and %d (64 MiB), got %d",
 			minMaxBodyBytes, maxMaxBodyBytes, c.MaxBodyBytes)
 	}
+	if c.RefreshTokenTTL < time.Minute || c.RefreshTokenTTL < c.AccessTokenTTL {
+		return fmt.Errorf("GATEHOUSE_REFRESH_TOKEN_TTL must be at least 1m and at least the access token TTL, got %s", c.RefreshTokenTTL)
+	}
+	if c.SessionMaxLifetime < c.RefreshTokenTTL {
+		return fmt.Errorf("GATEHOUSE_SESSION_MAX_LIFETIME must be at least GATEHOUSE_REFRESH_TOKEN_TTL (%s), got %s", c.RefreshTokenTTL, c.SessionMaxLifetime)
+	}
+	if c.RefreshReuseGrace < 0 || c.RefreshReuseGrace > maxRefreshReuseGrace {
+		return fmt.Errorf("GATEHOUSE_REFRESH_REUSE_GRACE must be between 0 and %s (a longer window lets a stolen token pass as a second tab), got %s",
+			formatDuration(maxRefreshReuseGrace), c.RefreshReuseGrace)
+	}
+	if c.KeysReloadInterval <= 0 || c.RevocationSyncInterval <= 0 {
+		return fmt.Errorf("GATEHOUSE_KEYS_RELOAD_INTERVAL and GATEHOUSE_REVOCATION_SYNC_INTERVAL must be positive")
+	}
 	if c.Production() {
 		return c.validateProduction()
 	}
@@ -97,6 +112,16 @@ func (c Config) validateProduction() error {
 	}
 	if !c.TLS() && !c.TrustTLSProxy {
 		return fmt.Errorf("production requires TLS: set GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY, or GATEHOUSE_TRUST_TLS_PROXY=true behind a TLS-terminating proxy")
+	}
+	if c.Issuer == "" {
+		// Resource servers check iss; several instances must agree on it, and
+		// only the operator knows the public URL.
+		return fmt.Errorf("production requires GATEHOUSE_ISSUER, the public base URL of this server (e.g. https://auth.example.com)")
+	}
+	for id, secret := range c.RevocationClients {
+		if len(secret) < minSecretKeyBytes {
+			return fmt.Errorf("GATEHOUSE_REVOCATION_CLIENTS: the secret of client %q is shorter than %d bytes, as production requires", id, minSecretKeyBytes)
+		}
 	}
 	if c.PasswordMinLength < minProductionPasswordLength {
 		return fmt.Errorf("production requires GATEHOUSE_PASSWORD_MIN_LENGTH of at least %d (NIST SP 800-63B), got %d",

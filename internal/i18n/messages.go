@@ -18,6 +18,13 @@ var english = map[string]string{
 	"not_authenticated":      "Not authenticated",
 	"not_ready":              "Service not ready",
 	"internal":               "Internal Server Error",
+	"conflict":               "The resource was changed concurrently; try again",
+	"invalid_grant":          "The refresh token or credentials are invalid, expired or revoked",
+	"unsupported_grant_type": "Unsupported grant_type; use password or refresh_token",
+	"invalid_request":        "The request is missing a parameter or repeats one",
+	"invalid_client":         "Invalid client credentials",
+	"invalid_cursor":         "Invalid cursor; start again without one",
+	"wrong_password":         "The current password is wrong",
 
 	// Field problems (FieldError.Type).
 	"missing":                   "Field required",
@@ -35,6 +42,9 @@ var english = map[string]string{
 	"password_too_weak":         "Password is too easy to guess; use a longer passphrase",
 	"password_matches_identity": "Password must not be the username or email",
 	"grant_type_invalid":        "grant_type must be \"password\"",
+	"repeated":                  "Parameter given more than once",
+	"bool_parsing":              "Input should be a valid boolean",
+	"int_parsing":               "Input should be a valid integer",
 }
 
 var korean = map[string]string{
@@ -51,6 +61,13 @@ var korean = map[string]string{
 	"not_authenticated":      "인증이 필요합니다",
 	"not_ready":              "서비스가 준비되지 않았습니다",
 	"internal":               "서버 내부 오류입니다",
+	"conflict":               "다른 요청이 먼저 변경했습니다. 다시 시도하세요",
+	"invalid_grant":          "리프레시 토큰 또는 인증 정보가 잘못되었거나 만료 또는 폐기되었습니다",
+	"unsupported_grant_type": "지원하지 않는 grant_type입니다. password 또는 refresh_token을 사용하세요",
+	"invalid_request":        "요청에 필요한 매개변수가 없거나 중복되었습니다",
+	"invalid_client":         "클라이언트 인증 정보가 잘못되었습니다",
+	"invalid_cursor":         "잘못된 커서입니다. 커서 없이 다시 시작하세요",
+	"wrong_password":         "현재 비밀번호가 올바르지 않습니다",
 
 	"missing":                   "필수 항목입니다",
 	"json_invalid":              "JSON 형식이 잘못되었습니다",
@@ -67,4 +84,7 @@ var korean = map[string]string{
 	"password_too_weak":         "추측하기 쉬운 비밀번호입니다. 더 긴 문구를 사용하세요",
 	"password_matches_identity": "비밀번호는 사용자명이나 이메일과 같을 수 없습니다",
 	"grant_type_invalid":        "grant_type은 \"password\"여야 합니다",
+	"repeated":                  "매개변수가 두 번 이상 주어졌습니다",
+	"bool_parsing":              "참/거짓 값이어야 합니다",
+	"int_parsing":               "정수여야 합니다",
 }

@@ -127,6 +127,12 @@ func (c *UserCache) SetUserActive(ctx context.Context, id int64, active bool) er
 	return c.next.SetUserActive(ctx, id, active)
 }
 
+// ChangePassword writes through and forgets the user.
+func (c *UserCache) ChangePassword(ctx context.Context, id int64, hash, keepSession string, at time.Time) error {
+	defer c.forget(id)
+	return c.next.ChangePassword(ctx, id, hash, keepSession, at)
+}
+
 // DeleteUser writes through and forgets the user.
 func (c *UserCache) DeleteUser(ctx context.Context, id int64) error {
 	defer c.forget(id)

@@ -428,3 +428,10 @@ func newUser(name string) *gatehouse.User {
 		PasswordHash: "hash", IsActive: true,
 	}
 }
+
+func TestSessionStoreConformance(t *testing.T) {
+	storetest.RunSessionStore(t, func(t *testing.T) storetest.Stores {
+		db := newDB(t)
+		return storetest.Stores{Users: db.Users(), Sessions: db.Sessions()}
+	})
+}

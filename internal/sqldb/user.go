@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -87,14 +88,47 @@ func (s *userStore) SetPasswordHash(ctx context.Context, id int64, hash string) 
 	return s.change(ctx, "set password hash", id, `UPDATE users SET hashed_password = ? WHERE id = ?`, hash)
 }
 
-// SetUserActive activates or deactivates user id.
+// SetUserActive activates or deactivates user id; deactivating revokes the
+// user's sessions in the same transaction.
 func (s *userStore) SetUserActive(ctx context.Context, id int64, active bool) error {
-	return s.change(ctx, "set user active", id, `UPDATE users SET is_active = ? WHERE id = ?`, active)
+	if active {
+		return s.change(ctx, "set user active", id, `UPDATE users SET is_active = ? WHERE id = ?`, active)
+	}
+	return s.changeAndRevoke(ctx, "deactivate user", id, s.db.now(), "", gatehouse.RevokedUserDeactivated,
+		`UPDATE users SET is_active = ? WHERE id = ?`, false)
 }
 
-// DeleteUser removes user id.
+// ChangePassword replaces the hash of user id and revokes the user's other
+// sessions, in one transaction.
+func (s *userStore) ChangePassword(ctx context.Context, id int64, hash, keepSession string, at time.Time) error {
+	return s.changeAndRevoke(ctx, "change password", id, at, keepSession, gatehouse.RevokedPasswordChanged,
+		`UPDATE users SET hashed_password = ? WHERE id = ?`, hash)
+}
+
+// DeleteUser removes user id; its sessions go with it (ON DELETE CASCADE),
+// after their revocation is logged for resource servers still holding their
+// access tokens.
 func (s *userStore) DeleteUser(ctx context.Context, id int64) error {
-	return s.change(ctx, "delete user", id, `DELETE FROM users WHERE id = ?`)
+	return s.changeAndRevoke(ctx, "delete user", id, s.db.now(), "", gatehouse.RevokedUserDeleted, `DELETE FROM users WHERE id = ?`)
+}
+
+// changeAndRevoke revokes the sessions of user id except keep, then runs
+// query (whose last placeholder is id), in one transaction; CodeNotFound when
+// the query touched no row.
+func (s *userStore) changeAndRevoke(ctx context.Context, op string, id int64, at time.Time, keep, reason, query string, args ...any) error {
+	_, err := inTx(ctx, s.db, op, func(tx *sql.Tx) (int, error) {
+		if _, err := revokeWhere(ctx, tx, s.db, `user_id = ? AND id <> ?`, []any{id, keep}, reason, at); err != nil {
+			return 0, err
+		}
+		res, err := tx.ExecContext(ctx, query, append(args, id)...)
+		if err := expectRow(res, err, op); gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+			return 0, gatehouse.Errorf(gatehouse.CodeNotFound, "%s %d: no such user", op, id)
+		} else if err != nil {
+			return 0, err
+		}
+		return 0, nil
+	})
+	return err
 }
 
 // change runs query with args and then id, which its last placeholder

@@ -28,3 +28,20 @@ func TestCachedSQLite(t *testing.T) {
 		return inmem.NewUserCache(db.Users(), time.Minute, 1000, nil)
 	})
 }
+
+// The session suite through the user cache too: the cache must pass the
+// revoking user methods through.
+func TestCachedSQLiteSessions(t *testing.T) {
+	storetest.RunSessionStore(t, func(t *testing.T) storetest.Stores {
+		ctx := context.Background()
+		db, err := sqldb.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "cached.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return storetest.Stores{Users: inmem.NewUserCache(db.Users(), time.Minute, 1000, nil), Sessions: db.Sessions()}
+	})
+}

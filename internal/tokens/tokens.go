@@ -1,17 +1,23 @@
-// Package tokens issues and verifies gatehouse's access tokens (JWTs).
+// Package tokens issues and verifies gatehouse's access tokens (JWTs, in
+// the RFC 9068 profile where it fits) and holds the keys that sign them.
 //
-// Verification follows RFC 8725: the algorithm list is pinned by the server
-// (never taken from the token's header, never "none"), exp is required,
-// exp/nbf/iat are checked with a bounded leeway, iss/aud are checked when
-// configured, a "crit" header is refused, and key-locating headers such as
-// jku, x5u and kid URLs are ignored: nothing is ever fetched on a token's say.
+// Verification follows RFC 8725: the algorithms are pinned by the server
+// (never "none"), and each key verifies only its own algorithm, so no alg in
+// a token's header ever picks the kind of key; the token must be explicitly
+// typed at+jwt; exp is required; exp/nbf/iat are checked with a bounded
+// leeway; iss/aud are checked when configured; a "crit" header is refused;
+// and kid only selects among the keys the server already holds: nothing is
+// ever fetched on a token's say (jku, x5u, a kid that is a URL).
 package tokens
 
 import (
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -29,16 +35,23 @@ const MaxLeeway = 60 * time.Second
 // them alike (401), so the reason is for logs and tests only.
 var ErrInvalid = errors.New("invalid token")
 
+// accessTokenType is the typ of gatehouse's access tokens (RFC 9068 §2.1).
+const accessTokenType = "at+jwt"
+
 // Claims are the verified claims of an access token.
 type Claims struct {
 	Subject   string // the user id, as a string (RFC 7519 §4.1.2)
 	Username  string
+	SessionID string // sid: the session the token was issued from
+	ClientID  string // client_id (RFC 9068 §2.2), when the session has one
+	Scope     string // scope (RFC 9068 §2.2.3), space-separated, when granted
 	ID        string // jti
 	Issuer    string
 	Audience  []string
 	IssuedAt  time.Time
 	NotBefore time.Time
 	ExpiresAt time.Time
+	KeyID     string // the kid of the header: the key that signed the token
 }
 
 // UserID returns the subject as a user id.
@@ -50,9 +63,17 @@ func (c Claims) UserID() (int64, error) {
 	return id, nil
 }
 
+// IssueParams say whom and what an access token is for.
+type IssueParams struct {
+	UserID    int64
+	Username  string
+	SessionID string // required: revoking the session must reach its tokens
+	ClientID  string // optional
+	Scope     string // optional
+}
+
 // Options configure a Manager.
 type Options struct {
-	Secret   []byte        // HS256 key; RFC 7518 §3.2 asks for at least 32 bytes
 	TTL      time.Duration // access token lifetime
 	Issuer   string        // set as iss and required on verify when non-empty
 	Audience string        // set as aud and required on verify when non-empty
@@ -61,11 +82,13 @@ type Options struct {
 	CacheEntries int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Keys sign and verify the tokens. Required.
+	Keys *KeyRing
 }
 
-// Manager issues and verifies HS256 access tokens. It is safe for concurrent use.
+// Manager issues and verifies access tokens. It is safe for concurrent use.
 type Manager struct {
-	secret   []byte
+	keys     *KeyRing
 	ttl      time.Duration
 	issuer   string
 	audience string
@@ -76,17 +99,21 @@ type Manager struct {
 }
 
 // jwtClaims is the wire form. A struct rather than jwt.MapClaims: decoding
-// into fixed fields is several times cheaper than into a map, and a "sub"
-// that is not a string (the tutorial issues integers) fails to decode.
+// into fixed fields is several times cheaper than into a map, and a claim of
+// the wrong JSON type (an integer "sub", as the tutorial issues) fails to
+// decode.
 type jwtClaims struct {
 	jwt.RegisteredClaims
-	Username string `json:"username,omitempty"`
+	SessionID string `json:"sid,omitempty"`
+	Username  string `json:"username,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Scope     string `json:"scope,omitempty"`
 }
 
-// New returns a Manager for HS256 tokens.
+// New returns a Manager that signs with opts.Keys.
 func New(opts Options) (*Manager, error) {
-	if len(opts.Secret) == 0 {
-		return nil, errors.New("tokens: empty signing secret")
+	if opts.Keys == nil {
+		return nil, errors.New("tokens: no key ring")
 	}
 	if opts.TTL <= 0 {
 		return nil, errors.New("tokens: access token TTL must be positive")
@@ -94,12 +121,24 @@ func New(opts Options) (*Manager, error) {
 	if opts.Leeway < 0 || opts.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("tokens: leeway %v outside [0, %v]", opts.Leeway, MaxLeeway)
 	}
+	// A key rotated out must outlive the last token it signed, or a rotation
+	// would log users out early.
+	if !opts.Keys.hmac && opts.Keys.retireAfter < opts.TTL+opts.Leeway {
+		return nil, fmt.Errorf("tokens: keys retire %v after rotation, less than the token lifetime plus leeway (%v)",
+			opts.Keys.retireAfter, opts.TTL+opts.Leeway)
+	}
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
+	// The method list is a first fence; the second, per key, is in
+	// keyFor: each key verifies only its own algorithm.
+	methods := []string{RS256, ES256, EdDSA}
+	if opts.Keys.hmac {
+		methods = []string{HS256}
+	}
 	popts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithValidMethods(methods),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(opts.Leeway),
@@ -112,7 +151,7 @@ func New(opts Options) (*Manager, error) {
 		popts = append(popts, jwt.WithAudience(opts.Audience))
 	}
 	m := &Manager{
-		secret:   append([]byte(nil), opts.Secret...),
+		keys:     opts.Keys,
 		ttl:      opts.TTL,
 		issuer:   opts.Issuer,
 		audience: opts.Audience,
@@ -129,22 +168,36 @@ func New(opts Options) (*Manager, error) {
 // TTL returns the lifetime of issued access tokens.
 func (m *Manager) TTL() time.Duration { return m.ttl }
 
-// Issue signs an access token for the user.
-func (m *Manager) Issue(userID int64, username string) (string, Claims, error) {
+// Keys returns the ring that signs and verifies the tokens.
+func (m *Manager) Keys() *KeyRing { return m.keys }
+
+// Issue signs an access token with the ring's current key.
+func (m *Manager) Issue(p IssueParams) (string, Claims, error) {
+	if p.UserID <= 0 {
+		return "", Claims{}, fmt.Errorf("tokens: issue: user id %d", p.UserID)
+	}
+	if p.SessionID == "" {
+		return "", Claims{}, errors.New("tokens: issue: no session id")
+	}
+	k := m.keys.state.Load().signer
 	now := m.now().UTC().Truncate(time.Second)
 	c := Claims{
-		Subject:   strconv.FormatInt(userID, 10),
-		Username:  username,
+		Subject:   strconv.FormatInt(p.UserID, 10),
+		Username:  p.Username,
+		SessionID: p.SessionID,
+		ClientID:  p.ClientID,
+		Scope:     p.Scope,
 		ID:        rand.Text(), // 128 bits from crypto/rand
 		Issuer:    m.issuer,
 		IssuedAt:  now,
 		NotBefore: now,
 		ExpiresAt: now.Add(m.ttl),
+		KeyID:     k.id,
 	}
 	if m.audience != "" {
 		c.Audience = []string{m.audience}
 	}
-	wire := jwtClaims{
+	payload, err := json.Marshal(&jwtClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   c.Subject,
 			ID:        c.ID,
@@ -154,43 +207,67 @@ func (m *Manager) Issue(userID int64, username string) (string, Claims, error) {
 			NotBefore: jwt.NewNumericDate(c.NotBefore),
 			ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
 		},
-		Username: username,
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, wire).SignedString(m.secret)
+		SessionID: c.SessionID,
+		Username:  c.Username,
+		ClientID:  c.ClientID,
+		Scope:     c.Scope,
+	})
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("sign token: %w", err)
+		return "", Claims{}, fmt.Errorf("tokens: encode claims: %w", err)
 	}
-	return s, c, nil
+	// The header is the key's, encoded once at load.
+	signing := k.header + base64.RawURLEncoding.EncodeToString(payload)
+	sig, err := k.method.Sign(signing, k.signKey)
+	if err != nil {
+		return "", Claims{}, fmt.Errorf("tokens: sign: %w", err)
+	}
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), c, nil
 }
 
 // Verify checks token and returns its claims. Every failure wraps ErrInvalid.
 //
 // A token verified once is remembered (by its exact bytes) until it expires,
 // since a client sends the same token for many requests: a repeat costs a map
-// look-up and a clock check instead of base64, JSON and HMAC work. Only a
-// token that passed every check enters the cache, and the time checks are
-// repeated on every hit.
+// look-up, a clock check and a check that its key has not retired, instead
+// of base64, JSON and signature work. Only a token that passed every check
+// enters the cache, and the time and key checks are repeated on every hit.
 func (m *Manager) Verify(token string) (Claims, error) {
 	if len(token) == 0 || len(token) > MaxTokenBytes {
 		return Claims{}, fmt.Errorf("%w: size %d outside (0, %d]", ErrInvalid, len(token), MaxTokenBytes)
 	}
 	now := m.now()
+	st := m.keys.state.Load()
 	if m.cache != nil {
 		if c, ok := m.cache.get(token); ok {
-			if err := m.checkTimes(c, now); err != nil {
+			if err := m.checkCached(st, c, now); err != nil {
 				m.cache.remove(token)
 				return Claims{}, err
 			}
 			return c, nil
 		}
 	}
-	var wire jwtClaims
-	if _, err := m.parser.ParseWithClaims(token, &wire, m.keyFunc); err != nil {
+	var (
+		wire jwtClaims
+		key  *ringKey
+	)
+	_, err := m.parser.ParseWithClaims(token, &wire, func(t *jwt.Token) (any, error) {
+		k, err := keyFor(st, t, now)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+		return k.verifyKey, nil
+	})
+	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	c := fromWire(&wire)
+	c.KeyID = key.id
 	if c.Subject == "" {
 		return Claims{}, fmt.Errorf("%w: no subject", ErrInvalid)
+	}
+	if c.SessionID == "" {
+		return Claims{}, fmt.Errorf("%w: no session id", ErrInvalid)
 	}
 	if m.cache != nil {
 		m.cache.put(token, c, now)
@@ -198,35 +275,72 @@ func (m *Manager) Verify(token string) (Claims, error) {
 	return c, nil
 }
 
-// keyFunc runs after the header is decoded and before the signature is
-// checked. The algorithm itself is pinned by the parser (WithValidMethods).
-func (m *Manager) keyFunc(t *jwt.Token) (any, error) {
+// keyFor runs after the header is decoded and before the signature is
+// checked, and returns the one key that may verify the token. The header's
+// alg has already passed the parser's pinned list.
+func keyFor(st *ringState, t *jwt.Token, now time.Time) (*ringKey, error) {
 	// RFC 7515 §4.1.11: a recipient must reject a token whose "crit" lists an
 	// extension it does not understand; we understand none.
 	if _, ok := t.Header["crit"]; ok {
 		return nil, errors.New("crit header not supported")
 	}
-	return m.secret, nil
+	if typ, _ := t.Header["typ"].(string); !isAccessTokenType(typ) {
+		return nil, errors.New("typ is not at+jwt")
+	}
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		return nil, errors.New("no kid")
+	}
+	// The kid is attacker-chosen: it is looked up, never echoed or fetched.
+	k := st.byKID[kid]
+	if k == nil {
+		return nil, errors.New("unknown kid")
+	}
+	// The key, not the header, decides the algorithm: an HS256 header over
+	// an ES256 key's kid must not make its public key an HMAC secret.
+	if alg := t.Method.Alg(); alg != k.alg {
+		return nil, fmt.Errorf("alg %s does not match the key's %s", alg, k.alg)
+	}
+	if k.retired(now) {
+		return nil, errors.New("signing key retired")
+	}
+	return k, nil
 }
 
-// checkTimes repeats the time-dependent checks for a cached token.
-func (m *Manager) checkTimes(c Claims, now time.Time) error {
+// isAccessTokenType reports whether typ names RFC 9068's media type. Media
+// types compare case-insensitively, and RFC 7515 §4.1.9 lets the
+// "application/" prefix be left out or kept.
+func isAccessTokenType(typ string) bool {
+	typ = strings.ToLower(typ)
+	return typ == accessTokenType || typ == "application/"+accessTokenType
+}
+
+// checkCached repeats the checks that can change after a token was cached:
+// the time, and whether its key still verifies (it may have retired, or
+// left the ring on a reload).
+func (m *Manager) checkCached(st *ringState, c Claims, now time.Time) error {
 	if !now.Before(c.ExpiresAt.Add(m.leeway)) {
 		return fmt.Errorf("%w: %w", ErrInvalid, jwt.ErrTokenExpired)
 	}
 	if now.Add(m.leeway).Before(c.NotBefore) {
 		return fmt.Errorf("%w: %w", ErrInvalid, jwt.ErrTokenNotValidYet)
 	}
+	if k := st.byKID[c.KeyID]; k == nil || k.retired(now) {
+		return fmt.Errorf("%w: signing key no longer valid", ErrInvalid)
+	}
 	return nil
 }
 
 func fromWire(w *jwtClaims) Claims {
 	c := Claims{
-		Subject:  w.Subject,
-		Username: w.Username,
-		ID:       w.ID,
-		Issuer:   w.Issuer,
-		Audience: w.Audience,
+		Subject:   w.Subject,
+		Username:  w.Username,
+		SessionID: w.SessionID,
+		ClientID:  w.ClientID,
+		Scope:     w.Scope,
+		ID:        w.ID,
+		Issuer:    w.Issuer,
+		Audience:  w.Audience,
 	}
 	if w.IssuedAt != nil {
 		c.IssuedAt = w.IssuedAt.Time

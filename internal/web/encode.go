@@ -30,6 +30,13 @@ var statusOf = map[string]int{
 	gatehouse.CodePayloadTooLarge:      http.StatusRequestEntityTooLarge,
 	gatehouse.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	gatehouse.CodeNotReady:             http.StatusServiceUnavailable,
+	gatehouse.CodeConflict:             http.StatusConflict,
+	gatehouse.CodeInvalidGrant:         http.StatusBadRequest,
+	gatehouse.CodeUnsupportedGrantType: http.StatusBadRequest,
+	gatehouse.CodeInvalidRequest:       http.StatusBadRequest,
+	gatehouse.CodeInvalidClient:        http.StatusUnauthorized,
+	gatehouse.CodeInvalidCursor:        http.StatusBadRequest,
+	gatehouse.CodeWrongPassword:        http.StatusBadRequest,
 	gatehouse.CodeInternal:             http.StatusInternalServerError,
 }
 
@@ -96,7 +103,7 @@ func (o *responder) error(w http.ResponseWriter, r *http.Request, err error) {
 		encode(w, status, validationBody{Detail: items, Code: ge.Code})
 		return
 	}
-	if status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", wwwAuthenticate(ge))
 	}
 	encode(w, status, errorBody{Detail: o.catalog.Message(lang, ge.MessageKey(), ge.Args), Code: ge.Code})
@@ -120,8 +127,7 @@ func wwwAuthenticate(ge *gatehouse.Error) string {
 // requireContentType reports whether the request's media type is one of want,
 // answering 415 itself when it is not.
 func (o *responder) requireContentType(w http.ResponseWriter, r *http.Request, want ...string) (string, bool) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err == nil {
+	if mt, ok := mediaType(r); ok {
 		for _, m := range want {
 			if mt == m {
 				return mt, true
@@ -134,6 +140,12 @@ func (o *responder) requireContentType(w http.ResponseWriter, r *http.Request, w
 	}
 	o.error(w, r, &gatehouse.Error{Code: gatehouse.CodeUnsupportedMediaType, Args: map[string]any{"want": wantText}})
 	return "", false
+}
+
+// mediaType returns the request's media type, without parameters.
+func mediaType(r *http.Request) (string, bool) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt, err == nil
 }
 
 // bodyError turns a failure to read a body into the error to show: 413 when

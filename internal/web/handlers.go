@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -74,58 +75,84 @@ func handleRegister(svc *auth.Service, out *responder) http.Handler {
 	})
 }
 
+// tokenResponse is the body of every token answer (RFC 6749 §5.1): the
+// tutorial's {access_token, token_type} plus the lifetime and refresh token.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// writeTokens answers a token pair. RFC 6749 §5.1: token responses must not
+// be cached.
+func writeTokens(w http.ResponseWriter, p *auth.TokenPair) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	encode(w, http.StatusOK, tokenResponse{
+		AccessToken: p.AccessToken, TokenType: "bearer", ExpiresIn: p.ExpiresIn, RefreshToken: p.RefreshToken, Scope: p.Scope,
+	})
+}
+
+// clientOf collects the request facts recorded with a new session.
+func clientOf(r *http.Request, clientID, scope string) auth.Client {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return auth.Client{IP: ip, UserAgent: r.UserAgent(), ClientID: clientID, Scope: scope}
+}
+
 // handleLogin is the OAuth2 password grant of the tutorial (and FastAPI's
 // OAuth2PasswordRequestForm): a form with username and password, an optional
-// grant_type that must then be "password", and an optional scope. A JSON body
-// with the same fields is accepted too, for clients that send nothing else.
+// grant_type that must then be "password", and optional scope and client_id.
+// A JSON body with the same fields is accepted too, for clients that send
+// nothing else. Unlike the RFC 6749 token endpoint (/auth/token), bad
+// credentials answer 401, as the tutorial does.
 func handleLogin(svc *auth.Service, out *responder) http.Handler {
-	type response struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-		ExpiresIn   int    `json:"expires_in"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, ok := out.requireContentType(w, r, "application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 		if !ok {
 			return
 		}
-		username, password, err := loginFields(r, mt)
+		in, err := loginFields(r, mt)
 		if err != nil {
 			out.error(w, r, err)
 			return
 		}
-		res, err := svc.Login(r.Context(), username, password)
+		pair, err := svc.Login(r.Context(), in.username, in.password, clientOf(r, in.clientID, in.scope))
 		if err != nil {
 			out.error(w, r, err)
 			return
 		}
-		// RFC 6749 §5.1: token responses must not be cached.
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Pragma", "no-cache")
-		encode(w, http.StatusOK, response{AccessToken: res.AccessToken, TokenType: "bearer", ExpiresIn: res.ExpiresIn})
+		writeTokens(w, pair)
 	})
 }
 
-// loginFields reads username and password from a form or JSON body.
-func loginFields(r *http.Request, mediaType string) (username, password string, err error) {
+type loginInput struct{ username, password, clientID, scope string }
+
+// loginFields reads the login from a form or JSON body.
+func loginFields(r *http.Request, mediaType string) (loginInput, error) {
 	if mediaType == "application/json" {
 		raw, err := decodeJSON(r)
 		if err != nil {
-			return "", "", err
+			return loginInput{}, err
 		}
 		in, problems := stringFields(raw, "username", "password")
 		if len(problems) > 0 {
-			return "", "", gatehouse.ValidationError(problems...)
+			return loginInput{}, gatehouse.ValidationError(problems...)
 		}
-		return in["username"], in["password"], nil
+		return loginInput{username: in["username"], password: in["password"]}, nil
 	}
+	var err error
 	if mediaType == "multipart/form-data" {
 		err = r.ParseMultipartForm(0) // nothing kept in memory beyond the body cap, which already applies
 	} else {
 		err = r.ParseForm()
 	}
 	if err != nil {
-		return "", "", bodyError(err)
+		return loginInput{}, bodyError(err)
 	}
 	var problems []gatehouse.FieldError
 	if gt := r.PostForm["grant_type"]; len(gt) > 0 && gt[0] != "password" {
@@ -137,9 +164,10 @@ func loginFields(r *http.Request, mediaType string) (username, password string, 
 		}
 	}
 	if len(problems) > 0 {
-		return "", "", gatehouse.ValidationError(problems...)
+		return loginInput{}, gatehouse.ValidationError(problems...)
 	}
-	return r.PostForm.Get("username"), r.PostForm.Get("password"), nil
+	f := r.PostForm
+	return loginInput{username: f.Get("username"), password: f.Get("password"), clientID: f.Get("client_id"), scope: f.Get("scope")}, nil
 }
 
 func handleMe(out *responder) http.Handler {

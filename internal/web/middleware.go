@@ -16,7 +16,16 @@ import (
 
 type ctxKey int
 
-const requestIDKey ctxKey = iota
+const (
+	requestIDKey ctxKey = iota
+	sessionIDKey
+)
+
+// sessionIDFrom returns the session id of the request's access token.
+func sessionIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(sessionIDKey).(string)
+	return id
+}
 
 // requestIDFrom returns the request id carried by ctx, or "".
 func requestIDFrom(ctx context.Context) string {
@@ -169,12 +178,14 @@ func requireUser(svc *auth.Service, out *responder) func(http.Handler) http.Hand
 				out.error(w, r, err)
 				return
 			}
-			u, _, err := svc.Authenticate(r.Context(), token)
+			u, claims, err := svc.Authenticate(r.Context(), token)
 			if err != nil {
 				out.error(w, r, err)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(gatehouse.NewContextWithUser(r.Context(), u)))
+			ctx := gatehouse.NewContextWithUser(r.Context(), u)
+			ctx = context.WithValue(ctx, sessionIDKey, claims.SessionID)
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 }

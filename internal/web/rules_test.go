@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -428,8 +429,15 @@ func TestTokenAttacks(t *testing.T) {
 	me := e.do(t, bearerRequest("/users/me", token)).json(t)
 	id := fmt.Sprint(me["id"])
 	now := e.clock.Now()
+	// Forged tokens copy everything of a real one (kid, typ, iss, sid) but the
+	// one property each case attacks.
+	real := claimsOf(t, token)
+	var realHeader map[string]any
+	hb, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	json.Unmarshal(hb, &realHeader)
 	claims := func(mod func(jwt.MapClaims)) jwt.MapClaims {
-		c := jwt.MapClaims{"sub": id, "username": "grace", "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "j"}
+		c := jwt.MapClaims{"sub": id, "username": "grace", "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+			"jti": "j", "sid": real["sid"], "iss": real["iss"]}
 		if mod != nil {
 			mod(c)
 		}
@@ -437,6 +445,7 @@ func TestTokenAttacks(t *testing.T) {
 	}
 	sign := func(m jwt.SigningMethod, key any, c jwt.MapClaims, hdr map[string]any) string {
 		tok := jwt.NewWithClaims(m, c)
+		tok.Header["kid"], tok.Header["typ"] = realHeader["kid"], realHeader["typ"]
 		for k, v := range hdr {
 			tok.Header[k] = v
 		}
@@ -469,6 +478,10 @@ func TestTokenAttacks(t *testing.T) {
 		{"sub of no user", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, claims(func(c jwt.MapClaims) { c["sub"] = "999999" }), nil), false},
 		{"sub not a number", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, claims(func(c jwt.MapClaims) { c["sub"] = "grace" }), nil), false},
 		{"crit header", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, claims(nil), map[string]any{"crit": []string{"x"}}), false},
+		{"no typ (a JWT that is not an access token)", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, claims(nil), map[string]any{"typ": "JWT"}), false},
+		{"unknown kid", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, claims(nil), map[string]any{"kid": "no-such-key"}), false},
+		{"no sid", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, claims(func(c jwt.MapClaims) { delete(c, "sid") }), nil), false},
+		{"other issuer", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.test" }), nil), false},
 		{"jku header with attacker key", "Bearer " + sign(jwt.SigningMethodHS256, []byte("attacker-secret-attacker-secret!"), claims(nil), map[string]any{"jku": "http://127.0.0.1:1/keys"}), false},
 		{"oversized", "Bearer " + parts[0] + "." + strings.Repeat("A", 9000) + "." + parts[2], false},
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
+	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 )
 
 // Deps are what the HTTP layer needs.
@@ -24,6 +25,16 @@ type Deps struct {
 	// HSTS adds Strict-Transport-Security (set when serving TLS directly or
 	// behind a TLS-terminating proxy).
 	HSTS bool
+	// Keys signs and verifies tokens; its public keys are the JWKS.
+	Keys *tokens.KeyRing
+	// Issuer is the base URL published in the discovery document.
+	Issuer string
+	// FeedClients maps revocation feed client ids to their secrets; empty
+	// disables the feed.
+	FeedClients map[string]string
+	// Shutdown is closed when the server begins to shut down, so that long
+	// polls answer at once instead of holding the shutdown up.
+	Shutdown <-chan struct{}
 }
 
 // NewServer returns the gatehouse API as one http.Handler.

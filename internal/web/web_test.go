@@ -44,12 +44,23 @@ func (c *testClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// testIssuer is the issuer test servers name; the feed credential lets tests
+// read the revocation feed.
+const (
+	testIssuer       = "https://auth.test"
+	feedClientID     = "notes"
+	feedClientSecret = "feed-secret-for-tests"
+)
+
 type testEnv struct {
-	handler http.Handler
-	users   gatehouse.UserStore
-	tokens  *tokens.Manager
-	clock   *testClock
-	oas     *openapitest.Validator
+	handler     http.Handler
+	users       gatehouse.UserStore
+	sessions    gatehouse.SessionStore
+	revocations *inmem.Revocations
+	tokens      *tokens.Manager
+	keys        *tokens.KeyRing
+	clock       *testClock
+	oas         *openapitest.Validator
 }
 
 type envOptions struct {
@@ -59,6 +70,8 @@ type envOptions struct {
 	maxBody     int64
 	hashParams  *pwhash.Params // nil: cheapParams
 	noCache     bool           // verify every token in full
+	alg         string         // "": HS256 with testSecret; else keys kept in the database
+	grace       *time.Duration // nil: 10 s
 }
 
 var validators sync.Map // one compiled validator per test binary is enough
@@ -88,7 +101,16 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 	if opts.noCache {
 		cacheEntries = 0
 	}
-	tm, err := tokens.New(tokens.Options{Secret: testSecret, TTL: 30 * time.Minute, Leeway: 30 * time.Second, CacheEntries: cacheEntries, Now: clk.Now})
+	var keys *tokens.KeyRing
+	if opts.alg == "" || opts.alg == "HS256" {
+		keys, err = tokens.NewHMACKeyRing(testSecret)
+	} else {
+		keys, err = tokens.LoadKeyRing(ctx, db.Keys(), opts.alg, []byte("seal-key-for-tests-only-32-bytes"), 30*time.Minute+tokens.MaxLeeway, clk.Now)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tm, err := tokens.New(tokens.Options{TTL: 30 * time.Minute, Leeway: 30 * time.Second, CacheEntries: cacheEntries, Now: clk.Now, Keys: keys, Issuer: testIssuer})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -99,21 +121,42 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 	if opts.hashParams != nil {
 		params = *opts.hashParams
 	}
-	// The stack the server runs: SQLite behind the in-process user cache.
+	// The stack the server runs: SQLite behind the in-process user cache,
+	// and the revocation set following the database's log.
 	users := inmem.NewUserCache(db.Users(), 2*time.Second, 1000, clk.Now)
+	sessions := db.Sessions()
+	revocations := inmem.NewRevocations(sessions, clk.Now, nil)
+	if err := revocations.Sync(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	grace := 10 * time.Second
+	if opts.grace != nil {
+		grace = *opts.grace
+	}
 	svc := auth.New(auth.Deps{
-		Users:  users,
-		Hasher: pwhash.New(params),
-		Policy: pwhash.Policy{MinLength: opts.minLength, MinStrength: opts.minStrength},
-		Tokens: tm,
+		Users:       users,
+		Sessions:    sessions,
+		Revocations: revocations,
+		Hasher:      pwhash.New(params),
+		Policy:      pwhash.Policy{MinLength: opts.minLength, MinStrength: opts.minStrength},
+		Tokens:      tm,
+		RefreshKey:  []byte("refresh-key-for-tests-only-32byt"),
+		Lifetimes:   auth.Lifetimes{Refresh: 30 * 24 * time.Hour, Session: 90 * 24 * time.Hour, Grace: grace},
+		Now:         clk.Now,
 	})
+	shutdown := make(chan struct{})
+	tb.Cleanup(func() { close(shutdown) })
 	h := NewServer(Deps{
 		Auth:         svc,
 		Catalog:      i18n.New(opts.locale),
 		Ready:        map[string]gatehouse.Pinger{"database": db},
 		MaxBodyBytes: opts.maxBody,
+		Keys:         keys,
+		Issuer:       testIssuer,
+		FeedClients:  map[string]string{feedClientID: feedClientSecret},
+		Shutdown:     shutdown,
 	})
-	return &testEnv{handler: h, users: users, tokens: tm, clock: clk, oas: openAPIValidator(tb)}
+	return &testEnv{handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb)}
 }
 
 type response struct {

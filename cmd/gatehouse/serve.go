@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/config"
+	"github.com/gatehouse-auth/gatehouse/internal/i18n"
+	"github.com/gatehouse-auth/gatehouse/internal/inmem"
+	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
+	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
+	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+	"github.com/gatehouse-auth/gatehouse/internal/web"
+)
+
+// The user cache bounds: entries, and how long a change made by another
+// process (another instance, an operator's command) may go unseen.
+const (
+	userCacheEntries = 10000
+	userCacheTTL     = 2 * time.Second
+)
+
+// tokenLeeway is the clock skew tolerated on exp, nbf and iat.
+const tokenLeeway = 30 * time.Second
+
+// pruneInterval is how often expired sessions and revocations are deleted.
+const pruneInterval = time.Hour
+
+// deriveKey derives a 32-byte key for one purpose from the server secret
+// (HKDF-SHA256), so that the secret itself only ever signs HS256 tokens and a
+// key used for one purpose tells nothing about another.
+func deriveKey(secret []byte, purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, secret, nil, "gatehouse "+purpose, 32)
+	if err != nil {
+		panic(err) // only for lengths HKDF cannot produce; 32 is fine
+	}
+	return k
+}
+
+// loadKeys returns the signing key ring: the secret itself for HS256, else
+// asymmetric keys kept (sealed) in the database, created on first start.
+func loadKeys(ctx context.Context, cfg config.Config, db *sqldb.DB, secret []byte) (*tokens.KeyRing, error) {
+	alg := cfg.SigningAlgorithm()
+	if alg == config.AlgHS256 {
+		return tokens.NewHMACKeyRing(secret)
+	}
+	// A rotated-out key verifies until the last token it signed expires.
+	retireAfter := cfg.AccessTokenTTL + tokens.MaxLeeway
+	return tokens.LoadKeyRing(ctx, db.Keys(), alg, deriveKey(secret, "signing-key encryption v1"), retireAfter, nil)
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	secret, err := signingSecret(cfg, log)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	keyRing, err := loadKeys(ctx, cfg, db, secret)
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if cfg.TLS() {
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
+	issuer := cfg.Issuer
+	if issuer == "" {
+		// Development only (production requires GATEHOUSE_ISSUER): tokens
+		// then name the address this process serves.
+		issuer = url
+	}
+
+	// Background work (revocation sync, key reload, pruning) stops when
+	// the server has shut down.
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	defer func() { stopBackground(); wg.Wait() }()
+
+	handler, shutdown, err := newHandler(bg, &wg, cfg, log, db, keyRing, secret, issuer)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	// Long polls (the revocation feed) answer at once when shutdown begins,
+	// instead of holding it up.
+	srv.RegisterOnShutdown(shutdown)
+	log.Info("listening", "addr", ln.Addr().String(), "url", url, "issuer", issuer, "alg", keyRing.Algorithm(),
+		"env", cfg.Env, "version", gatehouse.Version)
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLS() {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	// A fresh context: the one we were given is already cancelled.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newHandler wires the use cases and the HTTP layer, and starts the
+// background loops on bg. The returned func starts the HTTP layer's shutdown.
+func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *slog.Logger, db *sqldb.DB,
+	keyRing *tokens.KeyRing, secret []byte, issuer string) (http.Handler, func(), error) {
+	tm, err := tokens.New(tokens.Options{
+		TTL:          cfg.AccessTokenTTL,
+		Issuer:       issuer,
+		Audience:     cfg.Audience,
+		Leeway:       tokenLeeway,
+		CacheEntries: 10000,
+		Keys:         keyRing,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	lang, err := i18n.Parse(cfg.Locale)
+	if err != nil {
+		return nil, nil, err
+	}
+	sessions := db.Sessions()
+	revocations := inmem.NewRevocations(sessions, nil, log)
+	if err := revocations.Sync(bg); err != nil {
+		return nil, nil, fmt.Errorf("load revocations: %w", err)
+	}
+	// Every authenticated request reads its user by id; the cache answers
+	// repeats from memory and forgets a user on every write made here.
+	users := inmem.NewUserCache(db.Users(), userCacheTTL, userCacheEntries, nil)
+	svc := auth.New(auth.Deps{
+		Users:       users,
+		Sessions:    sessions,
+		Revocations: revocations,
+		Hasher:      pwhash.New(pwhash.DefaultParams),
+		Policy:      pwhash.Policy{MinLength: cfg.PasswordMinLength, MinStrength: cfg.PasswordMinStrength},
+		Tokens:      tm,
+		RefreshKey:  deriveKey(secret, "refresh-token MAC v1"),
+		Lifetimes: auth.Lifetimes{
+			Refresh: cfg.RefreshTokenTTL, Session: cfg.SessionMaxLifetime, Grace: cfg.RefreshReuseGrace,
+		},
+		Logger: log,
+	})
+	shuttingDown := make(chan struct{})
+	var once sync.Once
+	handler := web.NewServer(web.Deps{
+		Auth:         svc,
+		Catalog:      i18n.New(lang),
+		Logger:       log,
+		Ready:        map[string]gatehouse.Pinger{"database": db},
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		HSTS:         cfg.TLS() || cfg.TrustTLSProxy,
+		Keys:         keyRing,
+		Issuer:       issuer,
+		FeedClients:  cfg.RevocationClients,
+		Shutdown:     shuttingDown,
+	})
+
+	wg.Go(func() { revocations.Run(bg, cfg.RevocationSyncInterval) })
+	wg.Go(func() {
+		every(bg, cfg.KeysReloadInterval, func() {
+			if err := keyRing.Reload(bg); err != nil {
+				log.Error("signing key reload failed", "error", err.Error())
+			}
+		})
+	})
+	wg.Go(func() {
+		every(bg, pruneInterval, func() {
+			n, err := sessions.PruneSessions(bg, time.Now())
+			if err != nil {
+				log.Error("pruning sessions failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("pruned expired sessions and revocations", "rows", n)
+			}
+		})
+	})
+	return handler, func() { once.Do(func() { close(shuttingDown) }) }, nil
+}
+
+// every calls f every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
+}

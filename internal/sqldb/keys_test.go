@@ -1,0 +1,125 @@
+package sqldb_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/storetest"
+)
+
+func TestKeyStore(t *testing.T) {
+	storetest.RunKeyStore(t, func(t *testing.T) gatehouse.KeyStore {
+		return newDB(t).Keys()
+	})
+}
+
+func TestKeyStoreInMemory(t *testing.T) {
+	storetest.RunKeyStore(t, func(t *testing.T) gatehouse.KeyStore {
+		db := openDB(t, "file::memory:")
+		if _, err := db.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return db.Keys()
+	})
+}
+
+// TestKeyStoreTwoHandles races AddSigningKey through two handles on one
+// file, as two instances starting together would: the suite's race runs on
+// one pool, this one across pools whose connections contend for the file
+// lock. Exactly one key may win and be current.
+func TestKeyStoreTwoHandles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	first := openDB(t, path)
+	if _, err := first.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stores := []gatehouse.KeyStore{first.Keys(), openDB(t, path).Keys()}
+	created := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	const racers = 8
+	errs := make([]error, racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range racers {
+		k := &gatehouse.SigningKey{
+			ID: fmt.Sprint("racer", i), Algorithm: "ES256",
+			PrivateKey: []byte("sealed"), PublicKey: []byte("public"), CreatedAt: created,
+		}
+		wg.Go(func() {
+			<-start
+			errs[i] = stores[i%len(stores)].AddSigningKey(t.Context(), k, created.Add(time.Hour))
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !gatehouse.IsCode(err, gatehouse.CodeConflict):
+			t.Errorf("racer %d: %v, want nil or code %s", i, err, gatehouse.CodeConflict)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d racers won, want 1", won)
+	}
+	keys, err := stores[1].SigningKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || !keys[0].Current() {
+		t.Errorf("store holds %d keys (first current: %v), want the one winner", len(keys), len(keys) > 0 && keys[0].Current())
+	}
+}
+
+// TestSigningKeyRows checks what AddSigningKey stores: times as users.go
+// stores them, and the current flag only on the current row, cleared with
+// the retirement. The schema's CHECK keeps retires_at and current in step.
+func TestSigningKeyRows(t *testing.T) {
+	db := newDB(t)
+	ctx := t.Context()
+	at := time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.FixedZone("KST", 9*3600))
+	for i, id := range []string{"a", "b"} {
+		k := &gatehouse.SigningKey{
+			ID: id, Algorithm: "EdDSA", PrivateKey: []byte{0, 1}, PublicKey: []byte{2, 3},
+			CreatedAt: at.Add(time.Duration(i) * time.Hour),
+		}
+		if err := db.Keys().AddSigningKey(ctx, k, at.Add(90*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		kid, created, retires string
+		current               any
+	}{
+		{"a", "2026-03-01 00:00:00.123456", "2026-03-01 01:30:00.123456", nil},
+		{"b", "2026-03-01 01:00:00.123456", "", int64(1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kid, func(t *testing.T) {
+			var created string
+			var retires, current any
+			err := db.SQL().QueryRowContext(ctx, `SELECT created_at, retires_at, current FROM signing_keys WHERE kid = ?`, tt.kid).
+				Scan(&created, &retires, &current)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if retires == nil {
+				retires = ""
+			}
+			if created != tt.created || fmt.Sprint(retires) != tt.retires || current != tt.current {
+				t.Errorf("row = (%q, %v, %v), want (%q, %q, %v)", created, retires, current, tt.created, tt.retires, tt.current)
+			}
+		})
+	}
+	t.Run("CheckRefusesCurrentWithRetiresAt", func(t *testing.T) {
+		_, err := db.SQL().ExecContext(ctx, `UPDATE signing_keys SET retires_at = '2026-03-02 00:00:00.000000' WHERE kid = 'b'`)
+		if err == nil {
+			t.Error("a current row accepted a retires_at")
+		}
+	})
+}

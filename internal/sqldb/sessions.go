@@ -1,0 +1,252 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// sessionStore is the gatehouse.SessionStore of a DB.
+type sessionStore struct{ db *DB }
+
+var _ gatehouse.SessionStore = (*sessionStore)(nil)
+
+// Sessions returns the gatehouse.SessionStore backed by db.
+func (db *DB) Sessions() gatehouse.SessionStore { return &sessionStore{db: db} }
+
+const selectSession = `SELECT id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
+	client_ip, user_agent, client_id, scope, counter, seed, rotated_at, access_expires_at,
+	revoked_at, revoke_reason FROM sessions`
+
+func (s *sessionStore) CreateSession(ctx context.Context, ss *gatehouse.Session) error {
+	t := s.db.dialect.timeValue
+	_, err := s.db.sql.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at,
+		absolute_expires_at, client_ip, user_agent, client_id, scope, counter, seed, rotated_at, access_expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ss.ID, ss.UserID, t(ss.CreatedAt), t(ss.LastUsedAt), t(ss.ExpiresAt), t(ss.AbsoluteExpiresAt),
+		ss.ClientIP, ss.UserAgent, ss.ClientID, ss.Scope, ss.Counter, ss.Seed, t(ss.RotatedAt), t(ss.AccessExpiresAt))
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+func (s *sessionStore) SessionByID(ctx context.Context, id string) (*gatehouse.Session, error) {
+	return scanSession(s.db.sql.QueryRowContext(ctx, selectSession+` WHERE id = ?`, id))
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanSession(row rowScanner) (*gatehouse.Session, error) {
+	ss := new(gatehouse.Session)
+	var revokedAt sql.NullString
+	err := row.Scan(&ss.ID, &ss.UserID, scanTime(&ss.CreatedAt), scanTime(&ss.LastUsedAt), scanTime(&ss.ExpiresAt),
+		scanTime(&ss.AbsoluteExpiresAt), &ss.ClientIP, &ss.UserAgent, &ss.ClientID, &ss.Scope, &ss.Counter, &ss.Seed,
+		scanTime(&ss.RotatedAt), scanTime(&ss.AccessExpiresAt), &revokedAt, &ss.RevokeReason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "session: no such session")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan session: %w", err)
+	}
+	if revokedAt.Valid {
+		if err := scanTime(&ss.RevokedAt).Scan(revokedAt.String); err != nil {
+			return nil, err
+		}
+	}
+	return ss, nil
+}
+
+// liveAt is the condition for a session that can still be used at the time
+// bound to its two placeholders.
+const liveAt = `revoked_at IS NULL AND expires_at > ? AND absolute_expires_at > ?`
+
+func (s *sessionStore) RotateSession(ctx context.Context, id string, from int64, at, expiresAt, accessExpiresAt time.Time) (*gatehouse.Session, error) {
+	t := s.db.dialect.timeValue
+	return inTx(ctx, s.db, "rotate session", func(tx *sql.Tx) (*gatehouse.Session, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET counter = counter + 1, rotated_at = ?, last_used_at = ?,
+			expires_at = ?, access_expires_at = MAX(access_expires_at, ?)
+			WHERE id = ? AND counter = ? AND `+liveAt,
+			t(at), t(at), t(expiresAt), t(accessExpiresAt), id, from, t(at), t(at))
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, err
+		} else if n == 0 {
+			// Tell a lost race from a dead session.
+			ss, err := scanSession(tx.QueryRowContext(ctx, selectSession+` WHERE id = ?`, id))
+			if err != nil {
+				return nil, err
+			}
+			if ss.Live(at) && ss.Counter != from {
+				return nil, gatehouse.Errorf(gatehouse.CodeConflict, "rotate session: counter is %d, not %d", ss.Counter, from)
+			}
+			return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "rotate session: not live")
+		}
+		return scanSession(tx.QueryRowContext(ctx, selectSession+` WHERE id = ?`, id))
+	})
+}
+
+func (s *sessionStore) TouchSession(ctx context.Context, id string, at, accessExpiresAt time.Time) error {
+	t := s.db.dialect.timeValue
+	res, err := s.db.sql.ExecContext(ctx, `UPDATE sessions SET last_used_at = ?, access_expires_at = MAX(access_expires_at, ?)
+		WHERE id = ? AND `+liveAt, t(at), t(accessExpiresAt), id, t(at), t(at))
+	return expectRow(res, err, "touch session")
+}
+
+func (s *sessionStore) RevokeSession(ctx context.Context, id string, userID int64, reason string, at time.Time) error {
+	_, err := inTx(ctx, s.db, "revoke session", func(tx *sql.Tx) (int, error) {
+		where, args := `id = ?`, []any{id}
+		if userID != 0 {
+			where, args = `id = ? AND user_id = ?`, []any{id, userID}
+		}
+		n, err := revokeWhere(ctx, tx, s.db, where, args, reason, at)
+		if err == nil && n == 0 {
+			err = gatehouse.Errorf(gatehouse.CodeNotFound, "revoke session: no such live session")
+		}
+		return n, err
+	})
+	return err
+}
+
+func (s *sessionStore) RevokeUserSessions(ctx context.Context, userID int64, except, reason string, at time.Time) (int, error) {
+	return inTx(ctx, s.db, "revoke user sessions", func(tx *sql.Tx) (int, error) {
+		return revokeWhere(ctx, tx, s.db, `user_id = ? AND id <> ?`, []any{userID, except}, reason, at)
+	})
+}
+
+// revokeWhere revokes the unrevoked sessions matching where (with args) and
+// appends to the revocation log those whose access tokens may still be valid.
+// It returns how many sessions it revoked.
+func revokeWhere(ctx context.Context, tx *sql.Tx, db *DB, where string, args []any, reason string, at time.Time) (int, error) {
+	t := db.dialect.timeValue
+	if _, err := tx.ExecContext(ctx, `INSERT INTO revocations (session_id, user_id, revoked_at, expires_at)
+		SELECT id, user_id, ?, access_expires_at FROM sessions
+		WHERE revoked_at IS NULL AND access_expires_at > ? AND `+where,
+		append([]any{t(at), t(at)}, args...)...); err != nil {
+		return 0, fmt.Errorf("log revocations: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+		WHERE revoked_at IS NULL AND `+where, append([]any{t(at), reason}, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func (s *sessionStore) ListSessions(ctx context.Context, userID int64, now time.Time) ([]*gatehouse.Session, error) {
+	t := s.db.dialect.timeValue
+	rows, err := s.db.sql.QueryContext(ctx, selectSession+` WHERE user_id = ? AND `+liveAt+` ORDER BY created_at DESC, id`,
+		userID, t(now), t(now))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []*gatehouse.Session
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ss)
+	}
+	return out, rows.Err()
+}
+
+func (s *sessionStore) RevocationsSince(ctx context.Context, seq int64, now time.Time) ([]gatehouse.Revocation, int64, error) {
+	// The cursor is read first and the rows are bounded by it, so the two
+	// agree without a transaction: SQLite commits writers one at a time, so
+	// every seq up to the maximum read is already committed.
+	var cursor int64
+	if err := s.db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM revocations`).Scan(&cursor); err != nil {
+		return nil, 0, fmt.Errorf("revocations since: %w", err)
+	}
+	if cursor <= seq {
+		// Nothing newer; a cursor beyond the log (a restored database) is
+		// the caller's to notice.
+		return nil, cursor, nil
+	}
+	rows, err := s.db.sql.QueryContext(ctx, `SELECT seq, session_id, user_id, revoked_at, expires_at FROM revocations
+		WHERE seq > ? AND seq <= ? AND expires_at > ? ORDER BY seq`, seq, cursor, s.db.dialect.timeValue(now))
+	if err != nil {
+		return nil, 0, fmt.Errorf("revocations since: %w", err)
+	}
+	defer rows.Close()
+	var revs []gatehouse.Revocation
+	for rows.Next() {
+		var v gatehouse.Revocation
+		if err := rows.Scan(&v.Seq, &v.SessionID, &v.UserID, scanTime(&v.RevokedAt), scanTime(&v.ExpiresAt)); err != nil {
+			return nil, 0, fmt.Errorf("revocations since: %w", err)
+		}
+		revs = append(revs, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("revocations since: %w", err)
+	}
+	return revs, cursor, nil
+}
+
+func (s *sessionStore) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
+	return inTx(ctx, s.db, "prune sessions", func(tx *sql.Tx) (int64, error) {
+		t := s.db.dialect.timeValue(before)
+		// A session is kept while any of its access tokens may be valid, so
+		// that a later revocation (user deleted, password changed) still
+		// reaches the log.
+		a, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE (expires_at < ? OR absolute_expires_at < ? OR revoked_at IS NOT NULL)
+			AND access_expires_at < ?`, t, t, t)
+		if err != nil {
+			return 0, err
+		}
+		b, err := tx.ExecContext(ctx, `DELETE FROM revocations WHERE expires_at < ?`, t)
+		if err != nil {
+			return 0, err
+		}
+		na, _ := a.RowsAffected()
+		nb, _ := b.RowsAffected()
+		return na + nb, nil
+	})
+}
+
+// inTx runs fn in a write transaction: begin, defer rollback, commit last.
+func inTx[T any](ctx context.Context, db *DB, op string, fn func(*sql.Tx) (T, error)) (T, error) {
+	var zero T
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return zero, fmt.Errorf("%s: begin: %w", op, err)
+	}
+	defer tx.Rollback()
+	v, err := fn(tx)
+	if err != nil {
+		var ge *gatehouse.Error
+		if errors.As(err, &ge) {
+			return zero, err
+		}
+		return zero, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return zero, fmt.Errorf("%s: commit: %w", op, err)
+	}
+	return v, nil
+}
+
+// expectRow turns the result of a one-row change into CodeNotFound when no
+// row matched.
+func expectRow(res sql.Result, err error, op string) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if n == 0 {
+		return gatehouse.Errorf(gatehouse.CodeNotFound, "%s: no such live row", op)
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+)
+
+// oauthErrors maps our codes to RFC 6749 §5.2 error codes for the token
+// endpoint, whose clients parse {"error": …}.
+var oauthErrors = map[string]string{
+	gatehouse.CodeInvalidCredentials:   "invalid_grant", // §4.3: bad resource owner credentials
+	gatehouse.CodeInactiveUser:         "invalid_grant",
+	gatehouse.CodeInvalidGrant:         "invalid_grant",
+	gatehouse.CodeValidation:           "invalid_request",
+	gatehouse.CodeInvalidRequest:       "invalid_request",
+	gatehouse.CodeUnsupportedGrantType: "unsupported_grant_type",
+	gatehouse.CodeUnsupportedMediaType: "invalid_request",
+	gatehouse.CodePayloadTooLarge:      "invalid_request",
+}
+
+// oauthError writes err as RFC 6749 §5.2 requires — status 400 and
+// {"error", "error_description"} — keeping our {"detail", "code"} beside them
+// so that one client library can read every gatehouse error.
+func (o *responder) oauthError(w http.ResponseWriter, r *http.Request, err error) {
+	var ge *gatehouse.Error
+	oauthCode := ""
+	if errors.As(err, &ge) {
+		oauthCode = oauthErrors[ge.Code]
+	}
+	if oauthCode == "" {
+		o.error(w, r, err)
+		return
+	}
+	lang := o.catalog.Match(r.Header.Get("Accept-Language"))
+	detail := o.catalog.Message(lang, ge.MessageKey(), ge.Args)
+	if ge.Code == gatehouse.CodeValidation && len(ge.Fields) > 0 {
+		f := ge.Fields[0]
+		detail = strings.Join(f.Loc[1:], ".") + ": " + o.catalog.Message(lang, cmpOr(f.Key, f.Type), f.Args)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	encode(w, http.StatusBadRequest, map[string]string{
+		"error": oauthCode, "error_description": detail, "detail": detail, "code": ge.Code,
+	})
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// handleToken is the RFC 6749 token endpoint: grant_type=password (§4.3)
+// and grant_type=refresh_token (§6), form-encoded (§3.2).
+func handleToken(svc *auth.Service, out *responder) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, ok := mediaType(r)
+		if !ok || mt != "application/x-www-form-urlencoded" {
+			out.oauthError(w, r, &gatehouse.Error{Code: gatehouse.CodeUnsupportedMediaType, Args: map[string]any{"want": "application/x-www-form-urlencoded"}})
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			out.oauthError(w, r, bodyError(err))
+			return
+		}
+		f := r.PostForm
+		// §3.2: parameters must not be repeated.
+		for name, vs := range f {
+			if len(vs) > 1 {
+				out.oauthError(w, r, gatehouse.ValidationError(gatehouse.FieldError{Loc: []string{"body", name}, Type: "repeated"}))
+				return
+			}
+		}
+		var pair *auth.TokenPair
+		var err error
+		switch f.Get("grant_type") {
+		case "password":
+			if missing := missingFields(f.Get, "username", "password"); missing != nil {
+				out.oauthError(w, r, missing)
+				return
+			}
+			pair, err = svc.Login(r.Context(), f.Get("username"), f.Get("password"), clientOf(r, f.Get("client_id"), f.Get("scope")))
+		case "refresh_token":
+			if missing := missingFields(f.Get, "refresh_token"); missing != nil {
+				out.oauthError(w, r, missing)
+				return
+			}
+			pair, err = svc.Refresh(r.Context(), f.Get("refresh_token"))
+		case "":
+			err = missingFields(f.Get, "grant_type")
+		default:
+			err = &gatehouse.Error{Code: gatehouse.CodeUnsupportedGrantType}
+		}
+		if err != nil {
+			out.oauthError(w, r, err)
+			return
+		}
+		writeTokens(w, pair)
+	})
+}
+
+func missingFields(get func(string) string, names ...string) error {
+	var problems []gatehouse.FieldError
+	for _, n := range names {
+		if get(n) == "" {
+			problems = append(problems, gatehouse.FieldError{Loc: []string{"body", n}, Type: "missing"})
+		}
+	}
+	if problems == nil {
+		return nil
+	}
+	return gatehouse.ValidationError(problems...)
+}
+
+// handleJWKS publishes the public keys tokens are signed with. HMAC keys are
+// secrets and never appear: an HS256 deployment publishes an empty set.
+// Clients may cache the set for a few minutes: a new key signs only after
+// rotation, and the old one stays published for a whole token lifetime, so
+// a verifier that refetches on an unknown kid never misses one.
+func handleJWKS(keys *tokens.KeyRing) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Write(keys.JWKS())
+	})
+}
+
+// handleDiscovery serves the OpenID Provider / OAuth 2.0 authorization server
+// metadata (OpenID Connect Discovery 1.0, RFC 8414) for what gatehouse does:
+// a token endpoint with the password and refresh_token grants, its JWKS, and
+// our revocation feed.
+func handleDiscovery(issuer string, keys *tokens.KeyRing) http.Handler {
+	base := strings.TrimSuffix(issuer, "/")
+	// Built on first use, once: the key ring's algorithm is fixed for the
+	// process (a change of GATEHOUSE_JWT_ALG takes a restart).
+	doc := sync.OnceValue(func() []byte {
+		b, _ := json.Marshal(map[string]any{
+			"issuer":                                base,
+			"jwks_uri":                              base + "/.well-known/jwks.json",
+			"token_endpoint":                        base + "/auth/token",
+			"grant_types_supported":                 []string{"password", "refresh_token"},
+			"response_types_supported":              []string{"token"},
+			"token_endpoint_auth_methods_supported": []string{"none"},
+			"subject_types_supported":               []string{"public"},
+			"id_token_signing_alg_values_supported": []string{keys.Algorithm()},
+			"claims_supported":                      []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "username", "client_id", "scope"},
+			"service_documentation":                 base + "/docs",
+			"revocation_feed_endpoint":              base + "/auth/revocations",
+		})
+		return b
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(doc())
+	})
+}
+
+// handleRevocations is the revocation feed resource servers follow (the
+// verifier package does): revoked session ids with the expiry of their last
+// access token, by cursor, as a long poll. Clients authenticate with HTTP
+// Basic and a credential from GATEHOUSE_REVOCATION_CLIENTS; with none
+// configured the feed does not exist (404).
+func handleRevocations(svc *auth.Service, clients map[string]string, stop <-chan struct{}, out *responder) http.Handler {
+	type entry struct {
+		SessionID string `json:"sid"`
+		ExpiresAt int64  `json:"exp"`
+	}
+	type response struct {
+		Revocations []entry `json:"revocations"`
+		Cursor      string  `json:"cursor"`
+	}
+	// Secrets are compared as SHA-256 digests in constant time, so neither
+	// their content nor their length leaks through timing.
+	digests := make(map[string][32]byte, len(clients))
+	for id, secret := range clients {
+		digests[id] = sha256.Sum256([]byte(secret))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(digests) == 0 {
+			out.error(w, r, &gatehouse.Error{Code: gatehouse.CodeNotFound})
+			return
+		}
+		id, secret, ok := r.BasicAuth()
+		want, known := digests[id]
+		got := sha256.Sum256([]byte(secret))
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 || !known {
+			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse revocations"`)
+			out.error(w, r, &gatehouse.Error{Code: gatehouse.CodeInvalidClient})
+			return
+		}
+		q := r.URL.Query()
+		since := int64(auth.SnapshotCursor)
+		if v := q.Get("since"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				out.error(w, r, &gatehouse.Error{Code: gatehouse.CodeInvalidCursor})
+				return
+			}
+			since = n
+		}
+		wait := 25 * time.Second
+		if v := q.Get("wait"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				out.error(w, r, gatehouse.ValidationError(gatehouse.FieldError{Loc: []string{"query", "wait"}, Type: "int_parsing"}))
+				return
+			}
+			wait = min(time.Duration(n)*time.Second, auth.MaxFeedWait)
+		}
+		// The server's write timeout is shorter than a long poll may last.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
+		revs, cursor, err := svc.RevocationFeed(r.Context(), since, wait, stop)
+		if err != nil {
+			out.error(w, r, err)
+			return
+		}
+		res := response{Revocations: make([]entry, 0, len(revs)), Cursor: strconv.FormatInt(cursor, 10)}
+		for _, v := range revs {
+			res.Revocations = append(res.Revocations, entry{SessionID: v.SessionID, ExpiresAt: v.ExpiresAt.Unix()})
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, res)
+	})
+}
