@@ -297,10 +297,13 @@ func (f *fakeIssuer) revoke(sid string, exp time.Time) {
 	f.change(func() { f.revs = append(f.revs, revocation{SID: sid, Exp: exp.Unix()}) })
 }
 
-func (f *fakeIssuer) setMode(mode string)      { f.change(func() { f.mode = mode }) }
-func (f *fakeIssuer) setFeedSecret(s string)   { f.change(func() { f.clientSecret = s }) }
-func (f *fakeIssuer) invalidateCursors()       { f.change(func() { f.epoch++ }) }
-func (f *fakeIssuer) waitHeld(tb testing.TB)   { tb.Helper(); waitFor(tb, "a held poll", func() bool { return f.held.Load() > 0 }) }
+func (f *fakeIssuer) setMode(mode string)    { f.change(func() { f.mode = mode }) }
+func (f *fakeIssuer) setFeedSecret(s string) { f.change(func() { f.clientSecret = s }) }
+func (f *fakeIssuer) invalidateCursors()     { f.change(func() { f.epoch++ }) }
+func (f *fakeIssuer) waitHeld(tb testing.TB) {
+	tb.Helper()
+	waitFor(tb, "a held poll", func() bool { return f.held.Load() > 0 })
+}
 func (f *fakeIssuer) setDiscoveryIssuer(s string) {
 	f.mu.Lock()
 	f.discoveryIssuer = s
@@ -404,6 +407,10 @@ func (b *logBuffer) String() string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newTextLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
 
 // config is the verifier configuration most tests start from: the fake
 // issuer, audience "notes", a pinned clock, no revocation checking.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/big"
 	"net/http"
 	"slices"
@@ -100,7 +101,7 @@ func (s *keySource) refresh(ctx context.Context, wait bool) {
 	ch := s.inflight
 	if ch == nil {
 		now := s.now()
-		if now.Sub(s.lastAttempt) < s.minInterval {
+		if s.ctx.Err() != nil || now.Sub(s.lastAttempt) < s.minInterval { // stopped, or too soon
 			s.next.Store(s.lastAttempt.Add(s.minInterval).UnixNano())
 			s.mu.Unlock()
 			return
@@ -117,7 +118,7 @@ func (s *keySource) refresh(ctx context.Context, wait bool) {
 			s.mu.Unlock()
 			close(ch)
 		})
-		if !started { // closed
+		if !started { // Close was called
 			s.inflight = nil
 			s.mu.Unlock()
 			return
@@ -339,15 +340,16 @@ func (j *jwk) verifyKey() (verifyKey, error) {
 		if errN != nil || errE != nil || len(e) == 0 || len(e) > 4 {
 			return verifyKey{}, errors.New("malformed RSA key")
 		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n)}
+		var exp int64
 		for _, b := range e {
-			pub.E = pub.E<<8 | int(b)
+			exp = exp<<8 | int64(b)
 		}
+		if exp < 3 || exp%2 == 0 || exp > math.MaxInt32 {
+			return verifyKey{}, fmt.Errorf("RSA exponent %d", exp)
+		}
+		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp)}
 		if pub.N.BitLen() < minRSABits {
 			return verifyKey{}, fmt.Errorf("RSA modulus of %d bits, less than %d", pub.N.BitLen(), minRSABits)
-		}
-		if pub.E < 3 || pub.E%2 == 0 {
-			return verifyKey{}, fmt.Errorf("RSA exponent %d", pub.E)
 		}
 		return verifyKey{alg: j.Alg, key: pub}, nil
 	}

@@ -234,6 +234,11 @@ func (f *feed) follow(ctx context.Context) {
 		since := f.cursor
 		if failures == 0 {
 			f.pollStart.Store(f.now().UnixNano())
+		} else {
+			// After a failure, ask for a snapshot: it is answered at once,
+			// where a poll would be held, so recovery is seen without
+			// waiting for something to be revoked.
+			since = ""
 		}
 		began := time.Now()
 		p, err := f.poll(ctx, since)

@@ -54,7 +54,7 @@ var (
 	// the revocation data is older than [RevocationConfig.MaxStaleness]. The
 	// token may be fine; [Verifier.Middleware] answers 503, not 401, so that
 	// clients retry rather than log in again.
-	ErrUnavailable = errors.New("verifier: revocation status unavailable")
+	ErrUnavailable = errors.New("revocation status unavailable")
 )
 
 // Config configures a [Verifier]. The zero value of every field but the key
@@ -94,7 +94,8 @@ type Config struct {
 	// HTTPClient makes every request to gatehouse. Default: a client with
 	// connect and TLS-handshake timeouts that follows redirects only within
 	// the same scheme and host; each request is bounded by its own deadline.
-	// A client with a Timeout must allow for the feed's long poll (more than
+	// A client given here is used as it is, redirect policy included; its
+	// Timeout, if any, must allow for the feed's long poll (more than
 	// RevocationConfig.Wait + 10 s).
 	HTTPClient *http.Client
 
@@ -463,8 +464,8 @@ type Stats struct {
 
 // RevocationStats describes the revocation feed follower.
 type RevocationStats struct {
-	Enabled bool
-	Policy  FailurePolicy
+	Enabled bool          // Config.Revocations is set
+	Policy  FailurePolicy // the configured policy
 	// Healthy is false from a failed poll until the next successful one, and
 	// whenever the revocation data is older than MaxStaleness.
 	Healthy  bool

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -168,7 +169,9 @@ func tutorialFlow(t *testing.T, s *server) string {
 
 func TestServeDevelopmentZeroConfig(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"GATEHOUSE_DATA_DIR": dir}
+	// A fixed issuer: by default it is the listening address, and this test
+	// listens on a new random port after the restart.
+	env := map[string]string{"GATEHOUSE_DATA_DIR": dir, "GATEHOUSE_ISSUER": "http://gatehouse.test"}
 	s := startServer(t, env)
 	s.waitReady(t)
 	token := tutorialFlow(t, s)
@@ -212,6 +215,7 @@ func TestServeProductionRefusesUnsafeConfig(t *testing.T) {
 		want string
 	}{
 		{"no secret", map[string]string{"GATEHOUSE_ENV": "production", "GATEHOUSE_TRUST_TLS_PROXY": "true"}, "GATEHOUSE_SECRET_KEY"},
+		{"no issuer", map[string]string{"GATEHOUSE_ENV": "production", "GATEHOUSE_TRUST_TLS_PROXY": "true", "GATEHOUSE_SECRET_KEY": strong}, "GATEHOUSE_ISSUER"},
 		{"short secret", map[string]string{"GATEHOUSE_ENV": "production", "GATEHOUSE_TRUST_TLS_PROXY": "true", "SECRET_KEY": "short-secret"}, "32 bytes"},
 		{"tutorial's placeholder", map[string]string{"GATEHOUSE_ENV": "production", "GATEHOUSE_TRUST_TLS_PROXY": "true", "SECRET_KEY": "your-secret-key-change-in-production"}, "SECRET"},
 		{"no TLS", map[string]string{"GATEHOUSE_ENV": "production", "GATEHOUSE_SECRET_KEY": strong}, "TLS"},
@@ -246,6 +250,7 @@ func TestServeProductionTLS(t *testing.T) {
 		"GATEHOUSE_SECRET_KEY": "a-production-grade-secret-of-enough-length-0123456789",
 		"GATEHOUSE_TLS_CERT":   certFile,
 		"GATEHOUSE_TLS_KEY":    keyFile,
+		"GATEHOUSE_ISSUER":     "https://auth.example.test",
 	}
 	s := startServer(t, env)
 	s.useTLS(pool)
@@ -367,4 +372,98 @@ func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+func kidOf(t *testing.T, token string) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Alg, Kid, Typ string
+	}
+	json.Unmarshal(b, &h)
+	return h.Alg + " " + h.Kid + " " + h.Typ
+}
+
+func (s *server) jwksKids(t *testing.T) []string {
+	t.Helper()
+	res, err := s.client.Get(s.base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var set struct {
+		Keys []struct{ Kid string } `json:"keys"`
+	}
+	json.NewDecoder(res.Body).Decode(&set)
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid)
+	}
+	return kids
+}
+
+// With no configuration the server signs with ES256 keys it keeps in the
+// database; `gatehouse keys rotate`, run beside the live server, adds a key
+// the server picks up: new tokens use it, old tokens still verify, and the
+// JWKS lists both.
+func TestKeysRotateWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"GATEHOUSE_DATA_DIR": dir, "GATEHOUSE_ISSUER": "http://gatehouse.test", "GATEHOUSE_KEYS_RELOAD_INTERVAL": "100ms"}
+	getenv := func(k string) string { return env[k] }
+	s := startServer(t, env)
+	s.waitReady(t)
+	old := tutorialFlow(t, s)
+	oldHeader := kidOf(t, old)
+	if !strings.HasPrefix(oldHeader, "ES256 ") || !strings.HasSuffix(oldHeader, " at+jwt") {
+		t.Fatalf("default token header: %s", oldHeader)
+	}
+	if kids := s.jwksKids(t); len(kids) != 1 {
+		t.Fatalf("JWKS before rotation: %v", kids)
+	}
+
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"gatehouse", "keys", "rotate"}, getenv, nil, &out, &errOut); err != nil {
+		t.Fatalf("keys rotate: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "current") || !strings.Contains(out.String(), "retiring") {
+		t.Errorf("keys rotate output:\n%s", out.String())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(s.jwksKids(t)) != 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if kids := s.jwksKids(t); len(kids) != 2 {
+		t.Fatalf("JWKS after rotation: %v", kids)
+	}
+	status, body := s.call(t, "POST", "/auth/login", "application/x-www-form-urlencoded", "username=john_doe&password=SecurePassword123", "")
+	if status != http.StatusOK {
+		t.Fatalf("login after rotation: %d %v", status, body)
+	}
+	fresh := body["access_token"].(string)
+	if kidOf(t, fresh) == oldHeader {
+		t.Errorf("new token still signed with the old key: %s", kidOf(t, fresh))
+	}
+	for name, tok := range map[string]string{"old": old, "new": fresh} {
+		if status, body := s.call(t, "GET", "/users/me", "", "", tok); status != http.StatusOK {
+			t.Errorf("%s token after rotation: %d %v", name, status, body)
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"gatehouse", "keys", "list"}, getenv, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out.String(), "ES256") != 2 {
+		t.Errorf("keys list:\n%s", out.String())
+	}
+}
+
+func TestKeysRotateRefusesHS256(t *testing.T) {
+	env := map[string]string{"GATEHOUSE_DATA_DIR": t.TempDir(), "SECRET_KEY": strings.Repeat("s", 32)}
+	err := run(context.Background(), []string{"gatehouse", "keys", "rotate"}, func(k string) string { return env[k] }, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "HS256") {
+		t.Errorf("err = %v", err)
+	}
 }

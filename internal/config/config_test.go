@@ -1010,6 +1010,9 @@ func TestValidateTokenLifecycle(t *testing.T) {
 		{"negative grace", func(c *Config) { c.RefreshReuseGrace = -time.Second }, "GATEHOUSE_REFRESH_REUSE_GRACE"},
 		{"zero reload", func(c *Config) { c.KeysReloadInterval = 0 }, "GATEHOUSE_KEYS_RELOAD_INTERVAL"},
 		{"production without issuer", func(c *Config) { *c = validProduction(t); c.Issuer = "" }, "production requires GATEHOUSE_ISSUER"},
+		{"production http issuer", func(c *Config) { *c = validProduction(t); c.Issuer = "http://auth.example.com" }, "https GATEHOUSE_ISSUER"},
+		{"issuer not a URL", func(c *Config) { c.Issuer = "auth-server" }, "GATEHOUSE_ISSUER must be an absolute"},
+		{"issuer with query", func(c *Config) { c.Issuer = "https://a.example/?x=1" }, "GATEHOUSE_ISSUER must be an absolute"},
 		{"production feed secret too short", func(c *Config) {
 			*c = validProduction(t)
 			c.RevocationClients = map[string]string{"notes": "tiny-x"}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -70,6 +71,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("GATEHOUSE_MAX_BODY_BYTES must be between %d (1 KiB) and %d (64 MiB), got %d",
 			minMaxBodyBytes, maxMaxBodyBytes, c.MaxBodyBytes)
 	}
+	if c.Issuer != "" {
+		if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("GATEHOUSE_ISSUER must be an absolute http(s) URL without query or fragment (e.g. https://auth.example.com), got %q", c.Issuer)
+		}
+	}
 	if c.RefreshTokenTTL < time.Minute || c.RefreshTokenTTL < c.AccessTokenTTL {
 		return fmt.Errorf("GATEHOUSE_REFRESH_TOKEN_TTL must be at least 1m and at least the access token TTL, got %s", c.RefreshTokenTTL)
 	}
@@ -117,6 +123,9 @@ func (c Config) validateProduction() error {
 		// Resource servers check iss; several instances must agree on it, and
 		// only the operator knows the public URL.
 		return fmt.Errorf("production requires GATEHOUSE_ISSUER, the public base URL of this server (e.g. https://auth.example.com)")
+	}
+	if !strings.HasPrefix(c.Issuer, "https://") {
+		return fmt.Errorf("production requires an https GATEHOUSE_ISSUER (RFC 8414 §2), got %q", c.Issuer)
 	}
 	for id, secret := range c.RevocationClients {
 		if len(secret) < minSecretKeyBytes {

@@ -29,6 +29,7 @@ var english = map[string]string{
 	// Field problems (FieldError.Type).
 	"missing":                   "Field required",
 	"json_invalid":              "JSON decode error",
+	"form_invalid":              "Malformed form body",
 	"string_type":               "Input should be a valid string",
 	"extra_forbidden":           "Extra inputs are not permitted",
 	"username_length":           "Username must be {min} to {max} characters long",
@@ -71,6 +72,7 @@ var korean = map[string]string{
 
 	"missing":                   "필수 항목입니다",
 	"json_invalid":              "JSON 형식이 잘못되었습니다",
+	"form_invalid":              "폼 본문의 형식이 잘못되었습니다",
 	"string_type":               "문자열이어야 합니다",
 	"extra_forbidden":           "허용되지 않는 항목입니다",
 	"username_length":           "사용자명은 {min}자 이상 {max}자 이하여야 합니다",

@@ -83,7 +83,8 @@ type KeyState struct {
 // KeyRing holds the key that signs access tokens and the keys tokens verify
 // against. It is safe for concurrent use: the keys live in an immutable
 // snapshot behind an atomic pointer, which Reload and Rotate replace whole,
-// so Issue and Verify take no lock.
+// so Issue and Verify take no lock. Make one with NewHMACKeyRing or
+// LoadKeyRing; the zero KeyRing holds no key.
 type KeyRing struct {
 	alg         string
 	hmac        bool

@@ -139,6 +139,10 @@ func New(opts Options) (*Manager, error) {
 	}
 	popts := []jwt.ParserOption{
 		jwt.WithValidMethods(methods),
+		// Set padding bits make other spellings of one signature decode
+		// alike; with them refused (and the alphabet checked in Verify),
+		// a token has one spelling, which the cache is keyed on.
+		jwt.WithStrictDecoding(),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(opts.Leeway),
@@ -246,6 +250,10 @@ func (m *Manager) Verify(token string) (Claims, error) {
 			return c, nil
 		}
 	}
+	// A cache hit is a token that passed this check already.
+	if !isCompactJWS(token) {
+		return Claims{}, fmt.Errorf("%w: not three base64url segments", ErrInvalid)
+	}
 	var (
 		wire jwtClaims
 		key  *ringKey
@@ -273,6 +281,31 @@ func (m *Manager) Verify(token string) (Claims, error) {
 		m.cache.put(token, c, now)
 	}
 	return c, nil
+}
+
+// jwsByte marks the bytes of a compact JWS: the base64url alphabet and '.'.
+var jwsByte = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") {
+		t[c] = true
+	}
+	return t
+}()
+
+// isCompactJWS reports whether token holds only base64url and two dots.
+// The base64 decoder would skip CR and LF, letting one token be spelled
+// many ways; refusing them up front also keeps garbage from the JSON decoder.
+func isCompactJWS(token string) bool {
+	dots := 0
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !jwsByte[c] {
+			return false
+		}
+		if c == '.' {
+			dots++
+		}
+	}
+	return dots == 2
 }
 
 // keyFor runs after the header is decoded and before the signature is

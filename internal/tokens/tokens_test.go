@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -414,6 +415,11 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"garbage", "not-a-jwt"},
 		{"two segments", parts[0] + "." + parts[1]},
 		{"non-base64 segments", "%%%.%%%.%%%"},
+		{"newline inside a segment", parts[0] + "." + parts[1][:10] + "\n" + parts[1][10:] + "." + parts[2]},
+		{"padded segment", parts[0] + "." + parts[1] + "." + parts[2] + "="},
+		{"standard base64 alphabet", strings.NewReplacer("-", "+", "_", "/").Replace(good)},
+		{"four segments", good + ".e30"},
+		{"padding bits set in the signature", setPaddingBits(t, good)},
 	}
 	m := newManager(t, clk, ring, nil)
 	for _, tt := range tests {
@@ -427,6 +433,20 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 	if _, err := m.Verify(good); err != nil {
 		t.Errorf("the untampered token was refused: %v", err)
 	}
+}
+
+// setPaddingBits respells tok's signature with the unused low bits of its
+// last character set: a non-canonical encoding of the same bytes.
+func setPaddingBits(tb testing.TB, tok string) string {
+	tb.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	sig := tok[strings.LastIndexByte(tok, '.')+1:]
+	// The last character carries (len*6)%8 bits that encode nothing.
+	if (len(sig)*6)%8 == 0 {
+		tb.Fatalf("signature of %d characters has no padding bits", len(sig))
+	}
+	v := strings.IndexByte(alphabet, sig[len(sig)-1])
+	return tok[:len(tok)-1] + string(alphabet[v|1])
 }
 
 func mustHMACRing(tb testing.TB, secret []byte) *KeyRing {
@@ -566,6 +586,36 @@ func TestAlgorithmChange(t *testing.T) {
 	}
 }
 
+// TestKeyForPinsAlgorithm checks the per-key fence on its own: the parser's
+// method list and the JWT library's key type checks stop these tokens
+// first, but a key must refuse every algorithm but its own by itself, so
+// that widening the list or a library change cannot reopen confusion.
+func TestKeyForPinsAlgorithm(t *testing.T) {
+	clk := newClock()
+	rings := map[string]*KeyRing{HS256: newRing(t, HS256, clk, nil)}
+	for _, alg := range []string{RS256, ES256, EdDSA} {
+		rings[alg] = newRing(t, alg, clk, &memKeys{})
+	}
+	for keyAlg, ring := range rings {
+		for _, headerAlg := range algorithms {
+			t.Run(headerAlg+" header over "+keyAlg+" key", func(t *testing.T) {
+				tok := &jwt.Token{
+					Header: map[string]any{"alg": headerAlg, "typ": "at+jwt", "kid": signer(ring).id},
+					Method: jwt.GetSigningMethod(headerAlg),
+				}
+				k, err := keyFor(ring.state.Load(), tok, clk.now())
+				if headerAlg == keyAlg {
+					if err != nil || k != signer(ring) {
+						t.Errorf("keyFor = %v, %v; want the ring's key", k, err)
+					}
+				} else if err == nil {
+					t.Errorf("keyFor gave the %s key for alg %s", keyAlg, headerAlg)
+				}
+			})
+		}
+	}
+}
+
 // TestRotation rotates an ES256 ring on a pinned clock: tokens of the old
 // key verify until it retires, new tokens carry the new kid, the JWKS
 // lists both keys and then only the new one.
@@ -690,6 +740,7 @@ func TestReload(t *testing.T) {
 	}
 	ma, mb := newManager(t, clk, a, nil), newManager(t, clk, b, nil)
 	oldTok, _ := mustIssue(t, ma, params(1))
+	oldKid := signer(a).id
 
 	clk.advance(time.Minute)
 	k, err := b.Rotate(t.Context())
@@ -710,8 +761,8 @@ func TestReload(t *testing.T) {
 	if _, c := mustIssue(t, ma, params(1)); c.KeyID != k.ID {
 		t.Errorf("after Reload the ring signs with %s, want %s", c.KeyID, k.ID)
 	}
-	if got := jwksKids(t, a); !slices.Equal(got, []string{k.ID, signer(mb.keys).id}[:1]) && !slices.Contains(got, k.ID) {
-		t.Errorf("JWKS after Reload %q lacks %s", got, k.ID)
+	if got, want := jwksKids(t, a), []string{k.ID, oldKid}; !slices.Equal(got, want) {
+		t.Errorf("JWKS after Reload lists %q, want %q", got, want)
 	}
 }
 
@@ -825,6 +876,11 @@ func TestLoadKeyRingTampered(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherPub, _ := x509.MarshalPKIXPublicKey(otherKey.Public())
+	otherDER, _ := x509.MarshalPKCS8PrivateKey(otherKey)
+	testSealer, err := newSealer(testSealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		sealKey []byte
@@ -843,6 +899,13 @@ func TestLoadKeyRingTampered(t *testing.T) {
 		{name: "AlgorithmChanged", tamper: func(k []*gatehouse.SigningKey) { k[0].Algorithm = EdDSA }},
 		{name: "KidChanged", tamper: func(k []*gatehouse.SigningKey) { k[0].ID = "chosen-kid" }},
 		{name: "PublicKeyReplaced", tamper: func(k []*gatehouse.SigningKey) { k[0].PublicKey = otherPub }},
+		// Sealed properly (as only a holder of the seal key, or a bug, could)
+		// under a kid that is not the key's thumbprint.
+		{name: "KidNotThumbprint", tamper: func(k []*gatehouse.SigningKey) {
+			k[0].ID = "chosen-kid"
+			k[0].PrivateKey = testSealer.seal(k[0].ID, k[0].Algorithm, otherDER)
+			k[0].PublicKey = otherPub
+		}},
 		{name: "UnknownAlgorithm", tamper: func(k []*gatehouse.SigningKey) { k[1].Algorithm = "PS256" }},
 		{name: "TwoCurrent", tamper: func(k []*gatehouse.SigningKey) { k[1].RetiresAt = time.Time{} }},
 		// A retired row verifies nothing and is never unsealed, so damage
@@ -877,7 +940,7 @@ func TestLoadKeyRingTampered(t *testing.T) {
 				t.Fatal("LoadKeyRing accepted the altered store")
 			}
 			for _, s := range []string{string(sealKey), base64.StdEncoding.EncodeToString(sealKey), string(before[0].PrivateKey)} {
-				if strings.Contains(err.Error(), s) {
+				if s != "" && strings.Contains(err.Error(), s) {
 					t.Errorf("error reveals key material: %v", err)
 				}
 			}
@@ -889,6 +952,50 @@ func TestLoadKeyRingTampered(t *testing.T) {
 				t.Error("Reload accepted the altered store")
 			}
 		})
+	}
+}
+
+// TestSeal checks that a sealed key opens only under the key, kid and alg
+// it was sealed with.
+func TestSeal(t *testing.T) {
+	s, err := newSealer(testSealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := newSealer(bytes.Repeat([]byte{1}, SealKeyBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("pkcs8 bytes")
+	sealed := s.seal("ab", "ES256", secret)
+	if bytes.Contains(sealed, secret) {
+		t.Fatal("sealed bytes contain the plaintext")
+	}
+	if again := s.seal("ab", "ES256", secret); bytes.Equal(again, sealed) {
+		t.Error("two seals of one key are equal: the nonce is not random")
+	}
+	tests := []struct {
+		name     string
+		s        *sealer
+		kid, alg string
+		ok       bool
+	}{
+		{"Same", s, "ab", "ES256", true},
+		{"OtherKid", s, "ac", "ES256", false},
+		{"OtherAlg", s, "ab", "EdDSA", false},
+		{"BoundaryMoved", s, "a", "bES256", false},
+		{"OtherSealKey", other, "ab", "ES256", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.s.open(tt.kid, tt.alg, sealed)
+			if tt.ok != (err == nil) || (tt.ok && !bytes.Equal(got, secret)) {
+				t.Errorf("open = %q, %v; want success %v", got, err, tt.ok)
+			}
+		})
+	}
+	if _, err := newSealer(testSealKey[:31]); err == nil {
+		t.Error("newSealer accepted a 31-byte key")
 	}
 }
 
@@ -989,12 +1096,7 @@ func TestJWKS(t *testing.T) {
 				if j["kty"] != "RSA" || j["e"] != "AQAB" {
 					t.Errorf("JWK %v", j)
 				}
-				n, _ := x509.MarshalPKIXPublicKey(k.verifyKey)
-				rk := k.verifyKey.(*rsa.PublicKey)
-				if !bytes.Equal(dec(j["n"]), rk.N.Bytes()) {
-					t.Error("n is not the modulus")
-				}
-				pub, _ = x509.ParsePKIXPublicKey(n)
+				pub = &rsa.PublicKey{N: new(big.Int).SetBytes(dec(j["n"])), E: 65537}
 			case ES256:
 				x, y := dec(j["x"]), dec(j["y"])
 				if j["kty"] != "EC" || j["crv"] != "P-256" || len(x) != 32 || len(y) != 32 {
@@ -1179,7 +1281,7 @@ func TestConcurrentRotation(t *testing.T) {
 	stop := make(chan struct{})
 	for i := range 4 {
 		wg.Go(func() {
-			for n := 0; ; n++ {
+			for {
 				select {
 				case <-stop:
 					return

@@ -148,15 +148,21 @@ func mediaType(r *http.Request) (string, bool) {
 	return mt, err == nil
 }
 
-// bodyError turns a failure to read a body into the error to show: 413 when
-// the body passed the size limit, else 422 as FastAPI reports undecodable JSON.
-func bodyError(err error) error {
+// bodyError turns a failure to read a JSON body into the error to show:
+// 413 when the body passed the size limit, else 422 as FastAPI reports
+// undecodable JSON.
+func bodyError(err error) error { return readError(err, "json_invalid") }
+
+// formError is bodyError for form bodies.
+func formError(err error) error { return readError(err, "form_invalid") }
+
+func readError(err error, invalid string) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return &gatehouse.Error{Code: gatehouse.CodePayloadTooLarge, Args: map[string]any{"limit": strconv.FormatInt(mbe.Limit, 10)}, Err: err}
 	}
 	return &gatehouse.Error{Code: gatehouse.CodeValidation, Err: err, Fields: []gatehouse.FieldError{
-		{Loc: []string{"body"}, Type: "json_invalid", Key: "json_invalid"},
+		{Loc: []string{"body"}, Type: invalid, Key: invalid},
 	}}
 }
 

@@ -152,7 +152,7 @@ func loginFields(r *http.Request, mediaType string) (loginInput, error) {
 		err = r.ParseForm()
 	}
 	if err != nil {
-		return loginInput{}, bodyError(err)
+		return loginInput{}, formError(err)
 	}
 	var problems []gatehouse.FieldError
 	if gt := r.PostForm["grant_type"]; len(gt) > 0 && gt[0] != "password" {

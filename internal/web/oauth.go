@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/i18n"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 )
 
@@ -31,7 +32,9 @@ var oauthErrors = map[string]string{
 
 // oauthError writes err as RFC 6749 §5.2 requires — status 400 and
 // {"error", "error_description"} — keeping our {"detail", "code"} beside them
-// so that one client library can read every gatehouse error.
+// so that one client library can read every gatehouse error. The description
+// is always English, since §5.2 allows only printable ASCII there; detail is
+// in the client's language.
 func (o *responder) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 	var ge *gatehouse.Error
 	oauthCode := ""
@@ -42,44 +45,62 @@ func (o *responder) oauthError(w http.ResponseWriter, r *http.Request, err error
 		o.error(w, r, err)
 		return
 	}
-	lang := o.catalog.Match(r.Header.Get("Accept-Language"))
-	detail := o.catalog.Message(lang, ge.MessageKey(), ge.Args)
-	if ge.Code == gatehouse.CodeValidation && len(ge.Fields) > 0 {
+	message := func(lang i18n.Lang) string {
+		if len(ge.Fields) == 0 {
+			return o.catalog.Message(lang, ge.MessageKey(), ge.Args)
+		}
 		f := ge.Fields[0]
-		detail = strings.Join(f.Loc[1:], ".") + ": " + o.catalog.Message(lang, cmpOr(f.Key, f.Type), f.Args)
+		key := f.Key
+		if key == "" {
+			key = f.Type
+		}
+		msg := o.catalog.Message(lang, key, f.Args)
+		if len(f.Loc) > 1 {
+			msg = strings.Join(f.Loc[1:], ".") + ": " + msg
+		}
+		return msg
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	encode(w, http.StatusBadRequest, map[string]string{
-		"error": oauthCode, "error_description": detail, "detail": detail, "code": ge.Code,
+		"error":             oauthCode,
+		"error_description": message(i18n.English),
+		"detail":            message(o.catalog.Match(r.Header.Get("Accept-Language"))),
+		"code":              ge.Code,
 	})
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+// invalidRequest is RFC 6749's invalid_request for one parameter.
+func invalidRequest(name, typ string) error {
+	return &gatehouse.Error{Code: gatehouse.CodeInvalidRequest, Fields: []gatehouse.FieldError{{Loc: []string{"body", name}, Type: typ}}}
 }
 
 // handleToken is the RFC 6749 token endpoint: grant_type=password (§4.3)
 // and grant_type=refresh_token (§6), form-encoded (§3.2).
-func handleToken(svc *auth.Service, out *responder) http.Handler {
+//
+// Its body limit is applied here rather than by limitBody, so that even an
+// oversized request gets an RFC 6749 error.
+func handleToken(svc *auth.Service, maxBody int64, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, ok := mediaType(r)
 		if !ok || mt != "application/x-www-form-urlencoded" {
 			out.oauthError(w, r, &gatehouse.Error{Code: gatehouse.CodeUnsupportedMediaType, Args: map[string]any{"want": "application/x-www-form-urlencoded"}})
 			return
 		}
+		if r.ContentLength > maxBody {
+			out.oauthError(w, r, formError(&http.MaxBytesError{Limit: maxBody}))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		if err := r.ParseForm(); err != nil {
-			out.oauthError(w, r, bodyError(err))
+			out.oauthError(w, r, formError(err))
 			return
 		}
 		f := r.PostForm
 		// §3.2: parameters must not be repeated.
 		for name, vs := range f {
 			if len(vs) > 1 {
-				out.oauthError(w, r, gatehouse.ValidationError(gatehouse.FieldError{Loc: []string{"body", name}, Type: "repeated"}))
+				out.oauthError(w, r, invalidRequest(name, "repeated"))
 				return
 			}
 		}
@@ -112,16 +133,12 @@ func handleToken(svc *auth.Service, out *responder) http.Handler {
 }
 
 func missingFields(get func(string) string, names ...string) error {
-	var problems []gatehouse.FieldError
 	for _, n := range names {
 		if get(n) == "" {
-			problems = append(problems, gatehouse.FieldError{Loc: []string{"body", n}, Type: "missing"})
+			return invalidRequest(n, "missing")
 		}
 	}
-	if problems == nil {
-		return nil
-	}
-	return gatehouse.ValidationError(problems...)
+	return nil
 }
 
 // handleJWKS publishes the public keys tokens are signed with. HMAC keys are
@@ -142,12 +159,15 @@ func handleJWKS(keys *tokens.KeyRing) http.Handler {
 // a token endpoint with the password and refresh_token grants, its JWKS, and
 // our revocation feed.
 func handleDiscovery(issuer string, keys *tokens.KeyRing) http.Handler {
+	// The issuer is published exactly as tokens carry it (RFC 8414 §3.3
+	// requires them identical); endpoint URLs are built on it without a
+	// doubled slash.
 	base := strings.TrimSuffix(issuer, "/")
 	// Built on first use, once: the key ring's algorithm is fixed for the
 	// process (a change of GATEHOUSE_JWT_ALG takes a restart).
 	doc := sync.OnceValue(func() []byte {
 		b, _ := json.Marshal(map[string]any{
-			"issuer":                                base,
+			"issuer":                                issuer,
 			"jwks_uri":                              base + "/.well-known/jwks.json",
 			"token_endpoint":                        base + "/auth/token",
 			"grant_types_supported":                 []string{"password", "refresh_token"},

@@ -22,7 +22,7 @@ func routes(d Deps, out *responder) []route {
 		{"GET /{$}", handleRoot()},
 		{"POST /auth/register", limit(handleRegister(d.Auth, out))},
 		{"POST /auth/login", limit(handleLogin(d.Auth, out))},
-		{"POST /auth/token", limit(handleToken(d.Auth, out))},
+		{"POST /auth/token", handleToken(d.Auth, d.MaxBodyBytes, out)},
 		{"POST /auth/refresh", limit(handleRefresh(d.Auth, out))},
 		{"POST /auth/logout", authed(handleLogout(d.Auth, out))},
 		{"GET /auth/revocations", handleRevocations(d.Auth, d.FeedClients, d.Shutdown, out)},

@@ -453,6 +453,17 @@ func TestTokenEndpoint(t *testing.T) {
 		{"missing refresh token", tokenRequest(url.Values{"grant_type": {"refresh_token"}}), 400, "invalid_request"},
 		{"repeated parameter", tokenRequest(url.Values{"grant_type": {"password", "password"}, "username": {"vin"}, "password": {goodPassword}}), 400, "invalid_request"},
 		{"JSON body", jsonRequest(http.MethodPost, "/auth/token", map[string]string{"grant_type": "password"}), 400, "invalid_request"},
+		{"oversized body", tokenRequest(url.Values{"grant_type": {"password"}, "username": {strings.Repeat("u", 2<<20)}}), 400, "invalid_request"},
+		{"malformed form", func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/auth/token", strings.NewReader("grant_type=%zz"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		}(), 400, "invalid_request"},
+		{"Korean client still gets an ASCII error_description", func() *http.Request {
+			r := tokenRequest(url.Values{"grant_type": {"password"}, "username": {"vin"}, "password": {"wrong wrong"}})
+			r.Header.Set("Accept-Language", "ko")
+			return r
+		}(), 400, "invalid_grant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -463,6 +474,12 @@ func TestTokenEndpoint(t *testing.T) {
 			b := r.json(t)
 			if b["error"] != tt.error || b["error_description"] == "" || b["code"] == "" || b["detail"] == "" {
 				t.Errorf("body %s, want error %s", r.body, tt.error)
+			}
+			for _, c := range b["error_description"].(string) {
+				if c < 0x20 || c > 0x7e {
+					t.Errorf("error_description %q is not printable ASCII (RFC 6749 §5.2)", b["error_description"])
+					break
+				}
 			}
 			if r.header.Get("Cache-Control") != "no-store" {
 				t.Errorf("Cache-Control = %q", r.header.Get("Cache-Control"))

@@ -92,6 +92,13 @@ func TestDocumentHeader(t *testing.T) {
 		{"/components/schemas/ValidationError/properties/code/const", "validation_error"},
 		{"/components/schemas/UserRegister/properties/email/format", "email"},
 		{"/components/schemas/User/properties/created_at/format", "date-time"},
+		{"/components/schemas/Token/required/3", "refresh_token"},
+		{"/components/securitySchemes/revocationFeedBasic/type", "http"},
+		{"/components/securitySchemes/revocationFeedBasic/scheme", "basic"},
+		{"/paths/~1auth~1token/post/requestBody/content/application~1x-www-form-urlencoded/schema/$ref", "#/components/schemas/TokenRequest"},
+		{"/paths/~1auth~1token/post/responses/400/$ref", "#/components/responses/OAuthFailed"},
+		{"/paths/~1.well-known~1jwks.json/get/responses/200/content/application~1jwk-set+json/schema/$ref", "#/components/schemas/JWKS"},
+		{"/components/headers/CacheControlNoStore/schema/const", "no-store"},
 	}
 	for _, tt := range tests {
 		if got, _ := lookup(doc, tt.ptr).(string); got != tt.want {
@@ -109,6 +116,16 @@ func TestDocumentHeader(t *testing.T) {
 	}
 	if wo, _ := lookup(doc, "/components/schemas/UserRegister/properties/password/writeOnly").(bool); !wo {
 		t.Error("UserRegister.password must be writeOnly")
+	}
+	// Schemas of answers that must never grow a secret refuse unknown members.
+	for _, name := range []string{"User", "Token", "Session", "SessionList", "RevocationFeed", "Revocation"} {
+		if ap, ok := lookup(doc, "/components/schemas/"+name+"/additionalProperties").(bool); !ok || ap {
+			t.Errorf("%s must set additionalProperties: false", name)
+		}
+	}
+	// RFC 6749 §3.2: the token endpoint takes form-encoded requests only.
+	if c := obj(lookup(doc, "/paths/~1auth~1token/post/requestBody"), "content"); len(c) != 1 {
+		t.Errorf("POST /auth/token accepts %d media types, want only application/x-www-form-urlencoded", len(c))
 	}
 }
 
@@ -188,7 +205,19 @@ func TestDocumentOperations(t *testing.T) {
 	for _, tag := range lookup(doc, "/tags").([]any) {
 		tags[tag.(map[string]any)["name"].(string)] = true
 	}
-	secured := map[string]bool{"GET /users/me": true, "GET /users/me/items": true}
+	// secured maps each operation that requires credentials to its security
+	// scheme and the challenge its 401 must carry; every other one is public.
+	type scheme struct{ name, challenge string }
+	bearer := scheme{"OAuth2PasswordBearer", "Bearer"}
+	secured := map[string]scheme{
+		"GET /users/me":                  bearer,
+		"GET /users/me/items":            bearer,
+		"GET /users/me/sessions":         bearer,
+		"DELETE /users/me/sessions/{id}": bearer,
+		"POST /users/me/password":        bearer,
+		"POST /auth/logout":              bearer,
+		"GET /auth/revocations":          {"revocationFeedBasic", "Basic"},
+	}
 	ids := map[string]string{}
 	for _, o := range operations(doc) {
 		t.Run(o.key, func(t *testing.T) {
@@ -224,17 +253,34 @@ func TestDocumentOperations(t *testing.T) {
 				}
 			}
 			security, _ := o.op["security"].([]any)
-			if secured[o.key] {
-				if len(security) != 1 {
-					t.Errorf("security = %v, want [{OAuth2PasswordBearer: []}]", security)
-				} else if _, ok := security[0].(map[string]any)["OAuth2PasswordBearer"]; !ok {
-					t.Errorf("security = %v, want [{OAuth2PasswordBearer: []}]", security)
+			want, isSecured := secured[o.key]
+			if !isSecured {
+				if len(security) > 0 {
+					t.Errorf("security = %v on a public operation", security)
 				}
-				if _, ok := responses["401"]; !ok {
-					t.Error("a secured operation must document 401")
-				}
-			} else if len(security) > 0 {
-				t.Errorf("security = %v on a public operation", security)
+				return
+			}
+			if len(security) != 1 {
+				t.Errorf("security = %v, want [{%s: []}]", security, want.name)
+			} else if _, ok := security[0].(map[string]any)[want.name]; !ok {
+				t.Errorf("security = %v, want [{%s: []}]", security, want.name)
+			}
+			r401, ok := responses["401"].(map[string]any)
+			if !ok {
+				t.Fatal("a secured operation must document 401")
+			}
+			if ref, _ := r401["$ref"].(string); ref != "" {
+				r401, _ = lookup(doc, strings.TrimPrefix(ref, "#")).(map[string]any)
+			}
+			h, _ := obj(r401, "headers")["WWW-Authenticate"].(map[string]any)
+			if ref, _ := h["$ref"].(string); ref != "" {
+				h, _ = lookup(doc, strings.TrimPrefix(ref, "#")).(map[string]any)
+			}
+			if req, _ := h["required"].(bool); !req {
+				t.Error("401 must require a WWW-Authenticate header")
+			}
+			if p, _ := lookup(h, "/schema/pattern").(string); !strings.HasPrefix(p, "^"+want.challenge) {
+				t.Errorf("401 WWW-Authenticate pattern = %q, want a %s challenge", p, want.challenge)
 			}
 		})
 	}
@@ -243,7 +289,12 @@ func TestDocumentOperations(t *testing.T) {
 func TestOperations(t *testing.T) {
 	t.Parallel()
 	want := []string{
+		"DELETE /users/me/sessions/{id}",
 		"GET /",
+		"GET /.well-known/jwks.json",
+		"GET /.well-known/oauth-authorization-server",
+		"GET /.well-known/openid-configuration",
+		"GET /auth/revocations",
 		"GET /docs",
 		"GET /docs/{file}",
 		"GET /healthz",
@@ -251,8 +302,13 @@ func TestOperations(t *testing.T) {
 		"GET /readyz",
 		"GET /users/me",
 		"GET /users/me/items",
+		"GET /users/me/sessions",
 		"POST /auth/login",
+		"POST /auth/logout",
+		"POST /auth/refresh",
 		"POST /auth/register",
+		"POST /auth/token",
+		"POST /users/me/password",
 	}
 	got := openapi.Operations()
 	if !slices.Equal(got, want) {
@@ -329,6 +385,83 @@ func TestHandler(t *testing.T) {
 				if !bytes.Equal(rec.Body.Bytes(), openapi.Document()) {
 					t.Error("body is not the document")
 				}
+			}
+		})
+	}
+}
+
+// compileSchema compiles one components schema of the document.
+func compileSchema(tb testing.TB, name string) *jsonschema.Schema {
+	tb.Helper()
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(openapi.Document()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource("urn:test:openapi.json", inst); err != nil {
+		tb.Fatal(err)
+	}
+	sch, err := c.Compile("urn:test:openapi.json#/components/schemas/" + name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sch
+}
+
+// TestJWKSRefusesPrivateKeys checks that the JWKS schema is a guard, not only
+// a description: a key set that leaks a private or symmetric key member, or
+// misdescribes a key, fails validation.
+func TestJWKSRefusesPrivateKeys(t *testing.T) {
+	t.Parallel()
+	sch := compileSchema(t, "JWKS")
+	const (
+		ec  = `"kty": "EC", "kid": "k1", "use": "sig", "alg": "ES256", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"`
+		rsa = `"kty": "RSA", "kid": "k2", "use": "sig", "alg": "RS256", "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4", "e": "AQAB"`
+		okp = `"kty": "OKP", "kid": "k3", "use": "sig", "alg": "EdDSA", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"`
+	)
+	tests := []struct {
+		name  string
+		set   string
+		valid bool
+	}{
+		{"empty (HS256)", `{"keys": []}`, true},
+		{"EC", `{"keys": [{` + ec + `}]}`, true},
+		{"RSA", `{"keys": [{` + rsa + `}]}`, true},
+		{"Ed25519", `{"keys": [{` + okp + `}]}`, true},
+		{"rotation", `{"keys": [{` + ec + `}, {` + strings.Replace(ec, `"k1"`, `"k0"`, 1) + `}]}`, true},
+		{"unknown public member", `{"keys": [{` + okp + `, "x5t#S256": "abc"}]}`, true},
+		{"EC private d", `{"keys": [{` + ec + `, "d": "jpsQnnGQmL-YBIffH1136cLSG0_eiQ5Y3Ms-ahvF6vM"}]}`, false},
+		{"Ed25519 private d", `{"keys": [{` + okp + `, "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}`, false},
+		{"RSA private d", `{"keys": [{` + rsa + `, "d": "X4cTteJY"}]}`, false},
+		{"RSA prime p", `{"keys": [{` + rsa + `, "p": "83i-7IvM"}]}`, false},
+		{"RSA prime q", `{"keys": [{` + rsa + `, "q": "3dfOR9cu"}]}`, false},
+		{"RSA dp", `{"keys": [{` + rsa + `, "dp": "G4sPXkc6"}]}`, false},
+		{"RSA dq", `{"keys": [{` + rsa + `, "dq": "s9lAH9fg"}]}`, false},
+		{"RSA qi", `{"keys": [{` + rsa + `, "qi": "GyM_p6JR"}]}`, false},
+		{"RSA other primes", `{"keys": [{` + rsa + `, "oth": []}]}`, false},
+		{"HMAC secret", `{"keys": [{"kty": "oct", "kid": "h", "use": "sig", "alg": "HS256", "k": "c2VjcmV0"}]}`, false},
+		{"HMAC secret under a public kty", `{"keys": [{` + okp + `, "k": "c2VjcmV0"}]}`, false},
+		{"no kid", `{"keys": [{"kty": "OKP", "use": "sig", "alg": "EdDSA", "crv": "Ed25519", "x": "11qY"}]}`, false},
+		{"EC without y", `{"keys": [{"kty": "EC", "kid": "k", "use": "sig", "alg": "ES256", "crv": "P-256", "x": "f83O"}]}`, false},
+		{"RSA key named ES256", `{"keys": [{` + strings.Replace(rsa, "RS256", "ES256", 1) + `}]}`, false},
+		{"encryption key", `{"keys": [{` + strings.Replace(okp, `"sig"`, `"enc"`, 1) + `}]}`, false},
+		{"no keys", `{}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			inst, err := jsonschema.UnmarshalJSON(strings.NewReader(tt.set))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = sch.Validate(inst)
+			if tt.valid && err != nil {
+				t.Errorf("refused: %v", err)
+			}
+			if !tt.valid && err == nil {
+				t.Error("accepted")
 			}
 		})
 	}
