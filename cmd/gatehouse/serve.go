@@ -55,8 +55,9 @@ func loadKeys(ctx context.Context, cfg config.Config, db *sqldb.DB, secret []byt
 	if alg == config.AlgHS256 {
 		return tokens.NewHMACKeyRing(secret)
 	}
-	// A rotated-out key verifies until the last token it signed expires.
-	retireAfter := cfg.AccessTokenTTL + tokens.MaxLeeway
+	// A rotated-out key verifies until the last token it signed expires —
+	// counting tokens an instance signs with it before its next reload.
+	retireAfter := cfg.AccessTokenTTL + tokens.MaxLeeway + cfg.KeysReloadInterval
 	return tokens.LoadKeyRing(ctx, db.Keys(), alg, deriveKey(secret, "signing-key encryption v1"), retireAfter, nil)
 }
 
