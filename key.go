@@ -25,14 +25,23 @@ type SigningKey struct {
 // Current reports whether k is the signing key.
 func (k *SigningKey) Current() bool { return k.RetiresAt.IsZero() }
 
-// KeyStore persists signing keys.
+// KeyStore persists signing keys. Several gatehouse processes may share one
+// store; AddSigningKey is how they agree on which key signs.
 type KeyStore interface {
-	// AddSigningKey makes k the current key, setting RetiresAt = retireOld on
-	// the key that was current, in one transaction. If another process added a
-	// current key concurrently, exactly one wins and the other gets an *Error
-	// with code CodeConflict.
-	AddSigningKey(ctx context.Context, k *SigningKey, retireOld time.Time) error
+	// AddSigningKey makes k the current key, in one transaction, provided
+	// the current key is still the one the caller saw: replaces is its kid,
+	// or "" if the caller saw no current key. The key replaced gets
+	// RetiresAt = retireOld.
+	//
+	// If the current key is not replaces (another process rotated since the
+	// caller read the store), or replaces is "" and a key is current, it
+	// returns an *Error with code CodeConflict and changes nothing: of
+	// several processes adding keys over the same current key, exactly one
+	// wins. Whether k's CreatedAt is later than the current key's is not
+	// checked, since instances' clocks may differ.
+	AddSigningKey(ctx context.Context, k *SigningKey, replaces string, retireOld time.Time) error
 
-	// SigningKeys returns every key, newest first, retired ones included.
+	// SigningKeys returns every key, retired ones included, newest CreatedAt
+	// first.
 	SigningKeys(ctx context.Context) ([]*SigningKey, error)
 }

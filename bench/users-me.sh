@@ -3,7 +3,8 @@
 #
 # Builds gatehouse and bench/bare (a net/http handler writing a fixed JSON
 # user object, checking nothing), then drives each in turn, never two at once,
-# with the same wrk settings:
+# with the same wrk settings and a bearer token of the same size (the bare
+# server ignores it):
 #
 #   bare (before)  the baseline, first measure
 #   HS256          gatehouse with GATEHOUSE_SECRET_KEY set (random, 32 bytes)
@@ -14,9 +15,10 @@
 #   bare (after)   the baseline, second measure
 #
 # and prints each case's requests per second as a ratio of the mean of the
-# two bare runs. A client sends the same token for many requests, so one
-# login's token is used for the whole run. Any non-2xx answer or socket error
-# fails the script. Run from anywhere:
+# two bare runs, beside the CPU each process used, so that a run disturbed by
+# other work on the machine shows as such. A client sends the same token for
+# many requests, so one login's token is used for the whole run. Any non-2xx
+# answer or socket error fails the script. Run from anywhere:
 #
 #   bench/users-me.sh
 #   DURATION=30 CONNECTIONS=64 bench/users-me.sh
@@ -302,29 +304,68 @@ to_ms() {
 	}'
 }
 
-# Results, by case name.
-declare -A rps p50 p99 alg
+# CPU accounting, to tell a slow server from a starved one. All in seconds.
+hz=$(getconf CLK_TCK)
+# proc_cpu PID: CPU time the process has used (user + system).
+proc_cpu() { sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$hz" '{ printf "%.2f", ($12 + $13) / hz }'; }
+# machine_cpu: CPU time every process on the machine has used.
+machine_cpu() { awk -v hz="$hz" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+# children_cpu VAR: sets VAR to the CPU time of this shell's finished
+# children (wrk among them). The builtin must run in this shell: in a
+# subshell, $(...) included, it would see only that subshell's children.
+children_cpu() {
+	times >"$tmp/times"
+	printf -v "$1" '%s' "$(awk 'NR == 2 {
+		t = 0
+		for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] }
+		printf "%.2f", t
+	}' "$tmp/times")"
+}
+
+# Results, by case name: requests per second, latency percentiles (ms), the
+# token's algorithm, CPU use during the measured run as a share of one core
+# (the server, wrk, everything else on the machine) and the server's CPU time
+# per request (µs).
+declare -A rps p50 p99 alg cpu_server cpu_wrk cpu_other us_per_req
 cases=()
 
 # measure NAME URL [TOKEN]: warm up, then the measured run.
 measure() {
 	local name=$1 url=$2 token=${3:-} out=$tmp/wrk-$1.txt
+	local t0 t1 s0 s1 w0 w1 m0 m1 requests
 	note "  $name: warm-up ${WARMUP}s, then ${DURATION}s (wrk -t$THREADS -c$CONNECTIONS)"
 	wrk_run "$tmp/warmup-$name.txt" "$WARMUP" "$url" "$token"
+	children_cpu w0
+	t0=$EPOCHREALTIME s0=$(proc_cpu "$server_pid") m0=$(machine_cpu)
 	wrk_run "$out" "$DURATION" "$url" "$token"
+	t1=$EPOCHREALTIME s1=$(proc_cpu "$server_pid") m1=$(machine_cpu)
+	children_cpu w1
 	rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	p50[$name]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
 	p99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+	requests=$(awk '/ requests in / {print $1}' "$out")
+	read -r "cpu_server[$name]" "cpu_wrk[$name]" "cpu_other[$name]" "us_per_req[$name]" < <(
+		awk -v t0="$t0" -v t1="$t1" -v s="$s0 $s1" -v w="$w0 $w1" -v m="$m0 $m1" -v n="$requests" 'BEGIN {
+			split(s, S, " "); split(w, W, " "); split(m, M, " ")
+			wall = t1 - t0; sv = S[2] - S[1]; wk = W[2] - W[1]; other = M[2] - M[1] - sv - wk
+			if (other < 0) other = 0
+			printf "%.0f %.0f %.0f %.1f\n", sv / wall * 100, wk / wall * 100, other / wall * 100, sv / n * 1e6
+		}')
 	cases+=("$name")
 }
+
+# bare_token is what the bare runs send: it checks nothing, but its requests
+# carry an Authorization header of a real token's size, so that wrk sends
+# the same bytes to both servers.
+bare_token="$(printf 'x%.0s' {1..36}).$(printf 'y%.0s' {1..300}).$(printf 'z%.0s' {1..86})"
 
 run_bare() {
 	local name=$1 port
 	port=$(free_port)
 	start_bare "$name" "$port"
-	check_users_me "http://127.0.0.1:$port/users/me"
+	check_users_me "http://127.0.0.1:$port/users/me" "$bare_token"
 	alg[$name]=-
-	measure "$name" "http://127.0.0.1:$port/users/me"
+	measure "$name" "http://127.0.0.1:$port/users/me" "$bare_token"
 	stop_server
 }
 
@@ -341,7 +382,6 @@ run_gatehouse() {
 
 pin_note=off
 [[ $PIN == off ]] || pin_note="server on CPU ${PIN%%:*}, wrk on CPU ${PIN##*:}"
-load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 note "driving each server in turn over 127.0.0.1 (pinning: $pin_note)"
 run_bare "bare-before"
 run_gatehouse "HS256"
@@ -350,18 +390,24 @@ run_bare "bare-after"
 
 # --- report ------------------------------------------------------------------
 
-baseline=$(awk -v a="${rps[bare-before]}" -v b="${rps[bare-after]}" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+# The baseline is the mean of the two bare runs, for rps and for the server's
+# CPU per request alike.
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
+baseline=$(mean "${rps[bare-before]}" "${rps[bare-after]}")
+baseline_us=$(mean "${us_per_req[bare-before]}" "${us_per_req[bare-after]}")
 drift=$(awk -v a="${rps[bare-before]}" -v b="${rps[bare-after]}" -v m="$baseline" \
-	'BEGIN { d = (b - a) / m * 100; printf "%+.1f", d }')
+	'BEGIN { printf "%+.1f", (b - a) / m * 100 }')
 
 echo
 echo "GET /users/me over loopback, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, gatehouse from the $source_note"
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s after ${WARMUP}s warm-up, each server alone; pinning: $pin_note"
-echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work on the machine skews every figure)"
-printf '%-12s %-6s %10s %9s %9s %7s  %s\n' case alg rps "p50 ms" "p99 ms" ratio "target >= $TARGET"
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s after ${WARMUP}s warm-up, one server at a time; pinning: $pin_note"
+echo
+printf '%-12s %-6s %8s %7s %7s | %6s %5s %5s %8s | %6s %6s  %s\n' \
+	case alg rps p50ms p99ms server wrk other "cpu/req" ratio cpu "target >= $TARGET"
 missed=0
 for name in "${cases[@]}"; do
 	ratio=$(awk -v r="${rps[$name]}" -v b="$baseline" 'BEGIN { printf "%.2f", r / b }')
+	cpu_ratio=$(awk -v u="${us_per_req[$name]}" -v b="$baseline_us" 'BEGIN { printf "%.2f", b / u }')
 	verdict=
 	if [[ $name != bare-* ]]; then
 		if awk -v r="$ratio" -v t="$TARGET" 'BEGIN { exit !(r >= t) }'; then
@@ -371,12 +417,20 @@ for name in "${cases[@]}"; do
 			missed=$((missed + 1))
 		fi
 	fi
-	printf '%-12s %-6s %10.0f %9s %9s %7s  %s\n' "$name" "${alg[$name]}" "${rps[$name]}" \
-		"${p50[$name]}" "${p99[$name]}" "$ratio" "$verdict"
+	printf '%-12s %-6s %8.0f %7s %7s | %5s%% %4s%% %4s%% %6sus | %6s %6s  %s\n' "$name" "${alg[$name]}" \
+		"${rps[$name]}" "${p50[$name]}" "${p99[$name]}" \
+		"${cpu_server[$name]}" "${cpu_wrk[$name]}" "${cpu_other[$name]}" "${us_per_req[$name]}" \
+		"$ratio" "$cpu_ratio" "$verdict"
 done
-echo "baseline: mean of bare-before (${rps[bare-before]} rps) and bare-after (${rps[bare-after]} rps) = $baseline rps; bare drift ${drift}% between the two"
+echo
+echo "ratio:   rps / baseline rps, the figure the target is about. The baseline is the mean of"
+echo "         bare-before (${rps[bare-before]} rps) and bare-after (${rps[bare-after]} rps) = $baseline rps; they differ by ${drift}%."
+echo "cpu:     the bare server's CPU time per request (mean, ${baseline_us} us) / this server's; it moves"
+echo "         less than rps when other work takes CPU from the server."
+echo "server, wrk, other: CPU used during the measured run, in % of one core; 'other' is every"
+echo "         other process on the machine. High 'other' means that run's rps is not to be trusted."
 if awk -v d="$drift" 'BEGIN { exit !(d > 10 || d < -10) }'; then
-	echo "warning: the bare figures differ by more than 10%: the machine was busy; run again before trusting the ratios"
+	echo "warning: the two bare runs differ by more than 10%: the machine was busy; run again before trusting the ratios"
 fi
 if ((missed)); then
 	echo "$missed case(s) below the $TARGET target"

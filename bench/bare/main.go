@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Username:  "bench",
 		Email:     "bench@example.com",
 		IsActive:  true,
-		CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 123456000, time.UTC), // microseconds, as SQLite keeps them
 	})
 	if err != nil {
 		return err

@@ -467,3 +467,22 @@ func TestKeysRotateRefusesHS256(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Listing keys only reads: on a fresh data directory it creates no key and
+// no secret.
+func TestKeysListCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	getenv := func(k string) string { return map[string]string{"GATEHOUSE_DATA_DIR": dir}[k] }
+	for range 2 {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"gatehouse", "keys", "list"}, getenv, nil, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "no signing keys yet") {
+			t.Errorf("keys list on a fresh database:\n%s", out.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret.key")); err == nil {
+		t.Error("keys list created a secret")
+	}
+}

@@ -19,21 +19,20 @@ var _ gatehouse.KeyStore = keyStore{}
 // Keys returns the gatehouse.KeyStore backed by db.
 func (db *DB) Keys() gatehouse.KeyStore { return keyStore{db: db} }
 
-// AddSigningKey makes k the current key and retires the key it replaces at
-// retireOld, in one transaction.
+// AddSigningKey makes k the current key and retires replaces at retireOld,
+// in one transaction, if replaces is still the current key (see
+// gatehouse.KeyStore).
 //
-// The current key is always the newest one: the UPDATE retires the current
-// key only if it was created before k, and the INSERT marks k current, which
-// the one-current constraint of signing_keys refuses while another row is
-// still current. A refusal is reported as CodeConflict, never checked for
-// beforehand, so that the constraint decides even between processes. It
-// happens when
-//   - the current key was created at or after k, so k's creator cannot have
-//     seen it (two instances that found no key at the same instant), or
-//   - another transaction added a key concurrently and committed first, which
-//     only databases that run writers side by side allow (SQLite serialises
-//     them, and the later one then replaces the earlier key if it is older).
-func (s keyStore) AddSigningKey(ctx context.Context, k *gatehouse.SigningKey, retireOld time.Time) error {
+// The compare-and-swap is the UPDATE itself: it retires replaces only
+// where that row is still current, and touching no row means another
+// process rotated first, so nothing is read beforehand to go stale. A
+// database that runs writers side by side (PostgreSQL at READ COMMITTED)
+// makes the second of two such UPDATEs wait for the first and then find
+// the row no longer current. With replaces "" there is nothing to retire,
+// and the one-current constraint of signing_keys refuses the INSERT while
+// any key is current. That constraint also stands behind the UPDATE, so
+// that no interleaving the UPDATE misses can leave two keys current.
+func (s keyStore) AddSigningKey(ctx context.Context, k *gatehouse.SigningKey, replaces string, retireOld time.Time) error {
 	switch {
 	case k.ID == "" || k.Algorithm == "":
 		return errors.New("add signing key: no kid or algorithm")
@@ -41,8 +40,8 @@ func (s keyStore) AddSigningKey(ctx context.Context, k *gatehouse.SigningKey, re
 		return fmt.Errorf("add signing key %s: no CreatedAt", k.ID)
 	case !k.RetiresAt.IsZero():
 		return fmt.Errorf("add signing key %s: a new key is current, so its RetiresAt must be zero", k.ID)
-	case retireOld.IsZero():
-		return fmt.Errorf("add signing key %s: zero retirement time for the old key", k.ID)
+	case replaces != "" && retireOld.IsZero():
+		return fmt.Errorf("add signing key %s: zero retirement time for key %s", k.ID, replaces)
 	}
 	tx, err := s.db.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -51,19 +50,28 @@ func (s keyStore) AddSigningKey(ctx context.Context, k *gatehouse.SigningKey, re
 	defer tx.Rollback()
 
 	tv := s.db.dialect.timeValue
-	if _, err := tx.ExecContext(ctx,
-		`UPDATE signing_keys SET current = NULL, retires_at = ? WHERE current = 1 AND created_at < ?`,
-		tv(retireOld), tv(k.CreatedAt)); err != nil {
-		return fmt.Errorf("add signing key %s: retire current key: %w", k.ID, err)
+	if replaces != "" {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE signing_keys SET current = NULL, retires_at = ? WHERE kid = ? AND current = 1`,
+			tv(retireOld), replaces)
+		if err != nil {
+			return fmt.Errorf("add signing key %s: retire key %s: %w", k.ID, replaces, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("add signing key %s: retire key %s: %w", k.ID, replaces, err)
+		}
+		if n != 1 {
+			return gatehouse.Errorf(gatehouse.CodeConflict, "add signing key %s: key %s is not current", k.ID, replaces)
+		}
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO signing_keys (kid, alg, private_key, public_key, created_at, current) VALUES (?, ?, ?, ?, ?, 1)`,
 		k.ID, k.Algorithm, k.PrivateKey, k.PublicKey, tv(k.CreatedAt)); err != nil {
-		err = fmt.Errorf("add signing key %s: %w", k.ID, err)
 		if s.db.dialect.uniqueColumn(err) == "current" {
-			return &gatehouse.Error{Code: gatehouse.CodeConflict, Err: err}
+			return gatehouse.Errorf(gatehouse.CodeConflict, "add signing key %s: another key is current: %w", k.ID, err)
 		}
-		return err
+		return fmt.Errorf("add signing key %s: %w", k.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("add signing key %s: %w", k.ID, err)
@@ -71,8 +79,8 @@ func (s keyStore) AddSigningKey(ctx context.Context, k *gatehouse.SigningKey, re
 	return nil
 }
 
-// SigningKeys returns every key, newest first. Keys are added newest-last
-// (see AddSigningKey), so kid only breaks ties that cannot arise from it.
+// SigningKeys returns every key, newest CreatedAt first; kid breaks ties,
+// so that the order is stable.
 func (s keyStore) SigningKeys(ctx context.Context) ([]*gatehouse.SigningKey, error) {
 	rows, err := s.db.sql.QueryContext(ctx,
 		`SELECT kid, alg, private_key, public_key, created_at, retires_at FROM signing_keys ORDER BY created_at DESC, kid`)

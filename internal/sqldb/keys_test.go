@@ -28,51 +28,79 @@ func TestKeyStoreInMemory(t *testing.T) {
 }
 
 // TestKeyStoreTwoHandles races AddSigningKey through two handles on one
-// file, as two instances starting together would: the suite's race runs on
-// one pool, this one across pools whose connections contend for the file
-// lock. Exactly one key may win and be current.
+// file, as two instances would: the suite's race runs on one pool, this one
+// across pools whose connections contend for the file lock. All racers name
+// the same current key (none, or "old"); exactly one may win and be current.
 func TestKeyStoreTwoHandles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	first := openDB(t, path)
-	if _, err := first.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	stores := []gatehouse.KeyStore{first.Keys(), openDB(t, path).Keys()}
 	created := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	const racers = 8
-	errs := make([]error, racers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range racers {
-		k := &gatehouse.SigningKey{
-			ID: fmt.Sprint("racer", i), Algorithm: "ES256",
-			PrivateKey: []byte("sealed"), PublicKey: []byte("public"), CreatedAt: created,
-		}
-		wg.Go(func() {
-			<-start
-			errs[i] = stores[i%len(stores)].AddSigningKey(t.Context(), k, created.Add(time.Hour))
+	tests := []struct {
+		name     string
+		replaces string
+	}{
+		{"FirstKey", ""},
+		{"Rotation", "old"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gatehouse.db")
+			first := openDB(t, path)
+			if _, err := first.Migrate(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			stores := []gatehouse.KeyStore{first.Keys(), openDB(t, path).Keys()}
+			if tt.replaces != "" {
+				old := &gatehouse.SigningKey{ID: tt.replaces, Algorithm: "ES256", PrivateKey: []byte("sealed"), PublicKey: []byte("public"), CreatedAt: created}
+				if err := stores[0].AddSigningKey(t.Context(), old, "", created); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const racers = 8
+			errs := make([]error, racers)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range racers {
+				// Distinct creation times, which must not decide: replaces does.
+				k := &gatehouse.SigningKey{
+					ID: fmt.Sprint("racer", i), Algorithm: "ES256",
+					PrivateKey: []byte("sealed"), PublicKey: []byte("public"),
+					CreatedAt: created.Add(time.Duration(i+1) * time.Second),
+				}
+				wg.Go(func() {
+					<-start
+					errs[i] = stores[i%len(stores)].AddSigningKey(t.Context(), k, tt.replaces, created.Add(time.Hour))
+				})
+			}
+			close(start)
+			wg.Wait()
+			won := 0
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					won++
+				case !gatehouse.IsCode(err, gatehouse.CodeConflict):
+					t.Errorf("racer %d: %v, want nil or code %s", i, err, gatehouse.CodeConflict)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%d racers won, want 1", won)
+			}
+			keys, err := stores[1].SigningKeys(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			current, want := 0, 1
+			for _, k := range keys {
+				if k.Current() {
+					current++
+				}
+			}
+			if tt.replaces != "" {
+				want = 2
+			}
+			if len(keys) != want || current != 1 {
+				t.Errorf("store holds %d keys, %d current; want %d keys, 1 current", len(keys), current, want)
+			}
 		})
-	}
-	close(start)
-	wg.Wait()
-	won := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case !gatehouse.IsCode(err, gatehouse.CodeConflict):
-			t.Errorf("racer %d: %v, want nil or code %s", i, err, gatehouse.CodeConflict)
-		}
-	}
-	if won != 1 {
-		t.Errorf("%d racers won, want 1", won)
-	}
-	keys, err := stores[1].SigningKeys(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 1 || !keys[0].Current() {
-		t.Errorf("store holds %d keys (first current: %v), want the one winner", len(keys), len(keys) > 0 && keys[0].Current())
 	}
 }
 
@@ -83,14 +111,16 @@ func TestSigningKeyRows(t *testing.T) {
 	db := newDB(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.FixedZone("KST", 9*3600))
+	replaces := ""
 	for i, id := range []string{"a", "b"} {
 		k := &gatehouse.SigningKey{
 			ID: id, Algorithm: "EdDSA", PrivateKey: []byte{0, 1}, PublicKey: []byte{2, 3},
 			CreatedAt: at.Add(time.Duration(i) * time.Hour),
 		}
-		if err := db.Keys().AddSigningKey(ctx, k, at.Add(90*time.Minute)); err != nil {
+		if err := db.Keys().AddSigningKey(ctx, k, replaces, at.Add(90*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
+		replaces = id
 	}
 	tests := []struct {
 		kid, created, retires string

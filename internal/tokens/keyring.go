@@ -80,6 +80,61 @@ type KeyState struct {
 	RetiresAt time.Time // zero for the current key
 }
 
+// stateAt returns the state at now of a key that retires at retiresAt
+// (zero for the current key).
+func stateAt(retiresAt, now time.Time) string {
+	switch {
+	case retiresAt.IsZero():
+		return KeyCurrent
+	case now.Before(retiresAt):
+		return KeyRetiring
+	default:
+		return KeyRetired
+	}
+}
+
+// ListKeys lists the keys of store, newest first, retired ones included,
+// with their states at now. It only reads: unlike LoadKeyRing it adds no
+// key to an empty store (it returns none), and, needing no seal key, it
+// neither opens nor checks the keys, so it lists even those LoadKeyRing
+// would refuse.
+func ListKeys(ctx context.Context, store gatehouse.KeyStore, now time.Time) ([]KeyState, error) {
+	if store == nil {
+		return nil, errors.New("tokens: no key store")
+	}
+	keys, err := store.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: list signing keys: %w", err)
+	}
+	out := make([]KeyState, len(keys))
+	for i, k := range keys {
+		out[i] = KeyState{
+			ID: k.ID, Algorithm: k.Algorithm, State: stateAt(k.RetiresAt, now),
+			CreatedAt: k.CreatedAt, RetiresAt: k.RetiresAt,
+		}
+	}
+	return out, nil
+}
+
+// A token whose kid the ring does not hold makes an asymmetric ring read
+// its store again, since another instance may have rotated since the last
+// Reload; otherwise its tokens would be refused here until then.
+const (
+	// kidReloadInterval bounds such reloads to one per interval per ring,
+	// so that tokens with made-up kids cannot turn into a flood of queries.
+	kidReloadInterval = time.Second
+	// kidReloadTimeout bounds the reload: Verify has no context, and the
+	// requests waiting on it should fail rather than hang on the database.
+	kidReloadTimeout = 2 * time.Second
+)
+
+// kidReload is one reload on behalf of unknown kids, which the misses that
+// arrive while it runs wait for instead of starting their own.
+type kidReload struct {
+	done chan struct{} // closed when the reload has finished
+	err  error         // its result, written before done is closed
+}
+
 // KeyRing holds the key that signs access tokens and the keys tokens verify
 // against. It is safe for concurrent use: the keys live in an immutable
 // snapshot behind an atomic pointer, which Reload and Rotate replace whole,
@@ -95,6 +150,12 @@ type KeyRing struct {
 
 	mu    sync.Mutex // serialises Reload and Rotate
 	state atomic.Pointer[ringState]
+
+	// kidMu guards the reloads made for unknown kids (see
+	// reloadForUnknownKid): the one running, and when the last one began.
+	kidMu         sync.Mutex
+	kidReloading  *kidReload
+	kidReloadedAt time.Time
 }
 
 // ringState is one immutable snapshot of the ring's keys.
@@ -170,9 +231,10 @@ func NewHMACKeyRing(secret []byte) (*KeyRing, error) {
 // LoadKeyRing loads the asymmetric keys of store, making sure the current
 // key is one of alg (RS256, ES256 or EdDSA). On first start, or when the
 // current key's algorithm is not alg (the operator changed
-// GATEHOUSE_JWT_ALG), it generates a key and adds it, the key it replaces
-// retiring at now+retireAfter. If another instance added one at the same
-// moment (CodeConflict), it uses theirs.
+// GATEHOUSE_JWT_ALG), it generates a key and adds it in place of the
+// current key it read (see gatehouse.KeyStore.AddSigningKey), which retires
+// at now+retireAfter. If another instance added a key since that read
+// (CodeConflict), it uses theirs instead.
 //
 // sealKey (SealKeyBytes long) encrypts private keys at rest with
 // AES-256-GCM, each bound to its kid and algorithm. A key that does not open
@@ -219,7 +281,7 @@ func LoadKeyRing(ctx context.Context, store gatehouse.KeyStore, alg string, seal
 		r.state.Store(st)
 		return r, nil
 	}
-	_, err = r.add(ctx)
+	_, err = r.add(ctx, st.signer)
 	if err != nil && !gatehouse.IsCode(err, gatehouse.CodeConflict) {
 		return nil, err
 	}
@@ -263,20 +325,29 @@ func (r *KeyRing) reloadLocked(ctx context.Context) error {
 	return nil
 }
 
-// Rotate generates a key of the ring's algorithm and makes it current; the
-// key it replaces retires, verifying the tokens it signed until then. It
-// returns the new key without its private half. For an HMAC ring it is an
-// error: HS256 keys come from GATEHOUSE_SECRET_KEY.
+// Rotate generates a key of the ring's algorithm and makes it current in
+// place of the ring's current key, which retires, verifying the tokens it
+// signed until then. It returns the new key without its private half. For
+// an HMAC ring it is an error: HS256 keys come from GATEHOUSE_SECRET_KEY.
 //
-// CodeConflict means another process rotated at the same moment; its key
-// is current and Reload picks it up.
+// If another process rotated since the ring last read the store, Rotate
+// adds nothing: one rotation asked for must not become two, retiring a key
+// this caller never saw. It reloads, so that the ring holds the other
+// process's key, and returns an error with code CodeConflict.
 func (r *KeyRing) Rotate(ctx context.Context) (*gatehouse.SigningKey, error) {
 	if r.hmac {
 		return nil, errors.New("tokens: HS256 keys cannot be rotated here: they come from GATEHOUSE_SECRET_KEY; change it to rotate (every token signed with the old one becomes invalid)")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k, err := r.add(ctx)
+	k, err := r.add(ctx, r.state.Load().signer)
+	if gatehouse.IsCode(err, gatehouse.CodeConflict) {
+		if rerr := r.reloadLocked(ctx); rerr != nil {
+			return nil, fmt.Errorf("tokens: someone else rotated the signing key first, so this rotation was not made (and reloading failed: %v): %w", rerr, err)
+		}
+		return nil, fmt.Errorf("tokens: someone else rotated the signing key first (%s is current now), so this rotation was not made: %w",
+			r.state.Load().signer.id, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -315,28 +386,65 @@ func (r *KeyRing) States(now time.Time) []KeyState {
 	st := r.state.Load()
 	out := slices.Clone(st.all)
 	for i := range out {
-		switch {
-		case out[i].RetiresAt.IsZero():
-			out[i].State = KeyCurrent
-		case now.Before(out[i].RetiresAt):
-			out[i].State = KeyRetiring
-		default:
-			out[i].State = KeyRetired
-		}
+		out[i].State = stateAt(out[i].RetiresAt, now)
 	}
 	return out
 }
 
+// reloadForUnknownKid reloads the ring on behalf of a token whose kid it
+// does not hold, at most once per kidReloadInterval: a miss while a reload
+// runs waits for that one, and a miss soon after one returns
+// errKidReloadThrottled at once, since the store was read just now. It is
+// for asymmetric rings only; an HMAC ring's one key cannot change.
+func (r *KeyRing) reloadForUnknownKid() error {
+	r.kidMu.Lock()
+	if c := r.kidReloading; c != nil {
+		r.kidMu.Unlock()
+		<-c.done
+		return c.err
+	}
+	now := r.now()
+	// A clock that went backwards (d < 0) does not hold reloads off.
+	if d := now.Sub(r.kidReloadedAt); !r.kidReloadedAt.IsZero() && d >= 0 && d < kidReloadInterval {
+		r.kidMu.Unlock()
+		return errKidReloadThrottled
+	}
+	c := &kidReload{done: make(chan struct{})}
+	r.kidReloading, r.kidReloadedAt = c, now
+	r.kidMu.Unlock()
+
+	// Detached from any request: the reload serves every waiter, and one
+	// client going away must not cancel it for the others.
+	ctx, cancel := context.WithTimeout(context.Background(), kidReloadTimeout)
+	c.err = r.Reload(ctx)
+	cancel()
+
+	r.kidMu.Lock()
+	r.kidReloading = nil
+	r.kidMu.Unlock()
+	close(c.done)
+	return c.err
+}
+
+// errKidReloadThrottled reports an unknown kid that caused no reload,
+// because one began less than kidReloadInterval before.
+var errKidReloadThrottled = errors.New("keys reloaded less than a second ago")
+
 // add generates a key of the ring's algorithm and adds it to the store as
-// the current key. The caller holds r.mu.
-func (r *KeyRing) add(ctx context.Context) (*gatehouse.SigningKey, error) {
+// the current key in place of current, the current key as the caller last
+// read it (nil when there was none). The caller holds r.mu.
+func (r *KeyRing) add(ctx context.Context, current *ringKey) (*gatehouse.SigningKey, error) {
 	// Microseconds: what SQL stores keep, so CreatedAt reads back as written.
 	now := r.now().UTC().Truncate(time.Microsecond)
 	k, err := r.generate(now)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.store.AddSigningKey(ctx, k, now.Add(r.retireAfter)); err != nil {
+	replaces := ""
+	if current != nil {
+		replaces = current.id
+	}
+	if err := r.store.AddSigningKey(ctx, k, replaces, now.Add(r.retireAfter)); err != nil {
 		return nil, fmt.Errorf("tokens: add signing key: %w", err)
 	}
 	return k, nil

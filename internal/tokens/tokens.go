@@ -7,7 +7,9 @@
 // typed at+jwt; exp is required; exp/nbf/iat are checked with a bounded
 // leeway; iss/aud are checked when configured; a "crit" header is refused;
 // and kid only selects among the keys the server already holds: nothing is
-// ever fetched on a token's say (jku, x5u, a kid that is a URL).
+// ever fetched on a token's say (jku, x5u, a kid that is a URL). The most an
+// unknown kid does is make the ring re-read its own key store, at most once
+// a second, in case another instance has rotated.
 package tokens
 
 import (
@@ -230,6 +232,16 @@ func (m *Manager) Issue(p IssueParams) (string, Claims, error) {
 
 // Verify checks token and returns its claims. Every failure wraps ErrInvalid.
 //
+// A well-formed token whose kid the ring does not hold, on an asymmetric
+// ring, may be one signed by a key another instance has just rotated in:
+// Verify then reloads the ring and looks the kid up once more, so that such
+// tokens verify at once rather than after the next periodic Reload (and,
+// as after any Reload, the ring signs with the new current key). A ring
+// reloads so at most once a second, however many tokens miss; misses during
+// a reload wait for it (up to two seconds), later ones in that second fail
+// at once. Tokens that fail before their kid is looked up (malformed,
+// oversized, wrong typ) never cause a reload, and HMAC rings never reload.
+//
 // A token verified once is remembered (by its exact bytes) until it expires,
 // since a client sends the same token for many requests: a repeat costs a map
 // look-up, a clock check and a check that its key has not retired, instead
@@ -260,6 +272,9 @@ func (m *Manager) Verify(token string) (Claims, error) {
 	)
 	_, err := m.parser.ParseWithClaims(token, &wire, func(t *jwt.Token) (any, error) {
 		k, err := keyFor(st, t, now)
+		if errors.Is(err, errUnknownKid) {
+			k, err = m.keyAfterReload(t, now)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -327,7 +342,7 @@ func keyFor(st *ringState, t *jwt.Token, now time.Time) (*ringKey, error) {
 	// The kid is attacker-chosen: it is looked up, never echoed or fetched.
 	k := st.byKID[kid]
 	if k == nil {
-		return nil, errors.New("unknown kid")
+		return nil, errUnknownKid
 	}
 	// The key, not the header, decides the algorithm: an HS256 header over
 	// an ES256 key's kid must not make its public key an HMAC secret.
@@ -338,6 +353,30 @@ func keyFor(st *ringState, t *jwt.Token, now time.Time) (*ringKey, error) {
 		return nil, errors.New("signing key retired")
 	}
 	return k, nil
+}
+
+// errUnknownKid is keyFor's answer to a kid the ring does not hold, the one
+// failure that a reload may cure.
+var errUnknownKid = errors.New("unknown kid")
+
+// keyAfterReload looks t's kid up again after reloading the ring, for a
+// token whose kid was not in the snapshot Verify began with. An HMAC ring is
+// never reloaded: its one key comes from the configuration, so a kid it
+// does not hold is not one it could learn.
+func (m *Manager) keyAfterReload(t *jwt.Token, now time.Time) (*ringKey, error) {
+	r := m.keys
+	if r.hmac || r.store == nil {
+		return nil, errUnknownKid
+	}
+	rerr := r.reloadForUnknownKid()
+	// Looked up in the newest snapshot even when this call did not reload:
+	// a reload (periodic, or for another token) may have run since Verify
+	// loaded its snapshot.
+	k, err := keyFor(r.state.Load(), t, now)
+	if errors.Is(err, errUnknownKid) && rerr != nil && !errors.Is(rerr, errKidReloadThrottled) {
+		return nil, fmt.Errorf("%w (reloading the keys failed: %v)", err, rerr)
+	}
+	return k, err
 }
 
 // isAccessTokenType reports whether typ names RFC 9068's media type. Media

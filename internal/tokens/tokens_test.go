@@ -24,9 +24,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/storetest"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -75,17 +77,25 @@ func (c *clock) advance(d time.Duration) time.Time {
 }
 
 // memKeys is an in-memory gatehouse.KeyStore with the semantics the SQL
-// store has (see storetest.RunKeyStore): one current key, always the newest;
-// a key not newer than the current one is a CodeConflict.
+// store has (TestMemKeys runs storetest.RunKeyStore on it): AddSigningKey
+// is a compare-and-swap on the current key. It counts the reads of its
+// keys, which a reload makes, and lets a test hold them up.
 type memKeys struct {
 	mu   sync.Mutex
-	keys []*gatehouse.SigningKey // newest first
+	keys []*gatehouse.SigningKey // the last added first
 	// beforeAdd, if set, runs once at the start of the next AddSigningKey,
 	// to let a test play another instance that adds a key meanwhile.
 	beforeAdd func()
+	// onRead, if set, runs at the start of every SigningKeys, after reads
+	// is counted.
+	onRead func()
+	// readErr, if set, is what SigningKeys returns.
+	readErr error
+	// reads counts the calls of SigningKeys.
+	reads atomic.Int64
 }
 
-func (s *memKeys) AddSigningKey(_ context.Context, k *gatehouse.SigningKey, retireOld time.Time) error {
+func (s *memKeys) AddSigningKey(_ context.Context, k *gatehouse.SigningKey, replaces string, retireOld time.Time) error {
 	s.mu.Lock()
 	hook := s.beforeAdd
 	s.beforeAdd = nil
@@ -95,31 +105,65 @@ func (s *memKeys) AddSigningKey(_ context.Context, k *gatehouse.SigningKey, reti
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var cur *gatehouse.SigningKey
 	for _, o := range s.keys {
 		if o.ID == k.ID {
 			return errors.New("duplicate kid")
 		}
-		if o.Current() && !o.CreatedAt.Before(k.CreatedAt) {
-			return gatehouse.Errorf(gatehouse.CodeConflict, "current key %s is not older than %s", o.ID, k.ID)
+		if o.Current() {
+			cur = o
 		}
 	}
-	for _, o := range s.keys {
-		if o.Current() {
-			o.RetiresAt = retireOld
-		}
+	switch {
+	case cur == nil && replaces != "":
+		return gatehouse.Errorf(gatehouse.CodeConflict, "key %s is not current: none is", replaces)
+	case cur != nil && cur.ID != replaces:
+		return gatehouse.Errorf(gatehouse.CodeConflict, "key %s is current, not %q", cur.ID, replaces)
+	}
+	if cur != nil {
+		cur.RetiresAt = retireOld
 	}
 	s.keys = append([]*gatehouse.SigningKey{cloneKey(k)}, s.keys...)
 	return nil
 }
 
 func (s *memKeys) SigningKeys(context.Context) ([]*gatehouse.SigningKey, error) {
+	s.reads.Add(1)
+	s.mu.Lock()
+	hook, err := s.onRead, s.readErr
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*gatehouse.SigningKey, len(s.keys))
 	for i, k := range s.keys {
 		out[i] = cloneKey(k)
 	}
+	slices.SortStableFunc(out, func(a, b *gatehouse.SigningKey) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
+}
+
+// setOnRead sets onRead, for reads from other goroutines.
+func (s *memKeys) setOnRead(f func()) {
+	s.mu.Lock()
+	s.onRead = f
+	s.mu.Unlock()
+}
+
+// TestMemKeys holds the fake to the contract the real stores keep, so that
+// what the tests here show of the ring holds on them too.
+func TestMemKeys(t *testing.T) {
+	storetest.RunKeyStore(t, func(*testing.T) gatehouse.KeyStore { return &memKeys{} })
 }
 
 // edit changes the stored rows, as someone with write access to the
@@ -729,8 +773,8 @@ func checkStates(tb testing.TB, got []KeyState, ids, states []string) {
 }
 
 // TestReload rotates through one ring and checks that another ring on the
-// same store, as another process would hold, learns the new key only on
-// Reload.
+// same store, as another process would hold, learns the new key on Reload
+// and signs with it from then on.
 func TestReload(t *testing.T) {
 	clk := newClock()
 	store := &memKeys{}
@@ -748,7 +792,9 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	newTok, _ := mustIssue(t, mb, params(1))
-	wantInvalid(t, ma, newTok) // unknown kid, until a reload
+	if _, c := mustIssue(t, ma, params(1)); c.KeyID != oldKid {
+		t.Errorf("before Reload the ring signs with %s, want %s", c.KeyID, oldKid)
+	}
 
 	if err := a.Reload(t.Context()); err != nil {
 		t.Fatal(err)
@@ -764,6 +810,353 @@ func TestReload(t *testing.T) {
 	if got, want := jwksKids(t, a), []string{k.ID, oldKid}; !slices.Equal(got, want) {
 		t.Errorf("JWKS after Reload lists %q, want %q", got, want)
 	}
+}
+
+// TestRotateConflict rotates through a ring whose view of the store is out
+// of date, as an instance that had not reloaded since another one rotated:
+// the rotation must not be made, and the ring must come to hold the key
+// that won.
+func TestRotateConflict(t *testing.T) {
+	t.Run("Stale", func(t *testing.T) {
+		clk := newClock()
+		store := &memKeys{}
+		a, b := newRing(t, ES256, clk, store), newRing(t, ES256, clk, store)
+		original := signer(a).id
+		clk.advance(time.Minute)
+		won, err := b.Rotate(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Rotate(t.Context())
+		if !gatehouse.IsCode(err, gatehouse.CodeConflict) || !strings.Contains(err.Error(), "someone else rotated") {
+			t.Fatalf("Rotate = %v, want a CodeConflict saying someone else rotated", err)
+		}
+		if keys, _ := store.SigningKeys(t.Context()); len(keys) != 2 || keys[0].ID != won.ID || !keys[0].Current() {
+			t.Errorf("store holds %d keys; want the first and the winner %s, current", len(keys), won.ID)
+		}
+		if signer(a).id != won.ID {
+			t.Errorf("after the conflict the ring signs with %s, want the winner's %s", signer(a).id, won.ID)
+		}
+		// Now up to date, the ring rotates.
+		clk.advance(time.Minute)
+		k, err := a.Rotate(t.Context())
+		if err != nil {
+			t.Fatalf("Rotate after the conflict: %v", err)
+		}
+		checkStates(t, a.States(clk.now()), []string{k.ID, won.ID, original}, []string{KeyCurrent, KeyRetiring, KeyRetiring})
+	})
+
+	// Instances that loaded the same current key rotate at once: exactly
+	// one rotation is made.
+	t.Run("Race", func(t *testing.T) {
+		clk := newClock()
+		store := &memKeys{}
+		rings := make([]*KeyRing, 8)
+		for i := range rings {
+			rings[i] = newRing(t, ES256, clk, store)
+		}
+		clk.advance(time.Minute)
+		errs := make([]error, len(rings))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, r := range rings {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = r.Rotate(t.Context())
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !gatehouse.IsCode(err, gatehouse.CodeConflict):
+				t.Errorf("ring %d: Rotate = %v, want nil or CodeConflict", i, err)
+			}
+		}
+		keys, _ := store.SigningKeys(t.Context())
+		if won != 1 || len(keys) != 2 {
+			t.Errorf("%d rotations won and the store holds %d keys; want 1 and 2", won, len(keys))
+		}
+		for i, r := range rings {
+			if signer(r).id != keys[0].ID {
+				t.Errorf("ring %d signs with %s, want the winner's %s", i, signer(r).id, keys[0].ID)
+			}
+		}
+	})
+}
+
+// TestVerifyReloadsOnUnknownKid verifies, on one instance, a token signed
+// by the key another instance has just rotated in: it must verify at once,
+// the one store read it costs making the ring sign with the new key too.
+func TestVerifyReloadsOnUnknownKid(t *testing.T) {
+	for _, alg := range []string{RS256, ES256, EdDSA} {
+		t.Run(alg, func(t *testing.T) {
+			clk := newClock()
+			store := &memKeys{}
+			a, b := newRing(t, alg, clk, store), newRing(t, alg, clk, store)
+			ma, mb := newManager(t, clk, a, nil), newManager(t, clk, b, nil)
+			clk.advance(time.Minute)
+			k, err := b.Rotate(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			newTok, _ := mustIssue(t, mb, params(1))
+			before := store.reads.Load()
+			if c, err := ma.Verify(newTok); err != nil || c.KeyID != k.ID {
+				t.Fatalf("Verify = %+v, %v; want the new key's token verified", c, err)
+			}
+			if n := store.reads.Load() - before; n != 1 {
+				t.Errorf("%d store reads, want 1", n)
+			}
+			if _, c := mustIssue(t, ma, params(1)); c.KeyID != k.ID {
+				t.Errorf("after the reload the ring signs with %s, want %s", c.KeyID, k.ID)
+			}
+			// Known now: verifying again reads nothing.
+			if _, err := newManager(t, clk, a, nil).Verify(newTok); err != nil || store.reads.Load()-before != 1 {
+				t.Errorf("second Verify: %v, %d store reads in all; want no error and 1", err, store.reads.Load()-before)
+			}
+		})
+	}
+}
+
+// unknownKidToken returns a well-formed token signed with the ring's key
+// under a kid the ring does not hold: what an attacker flooding the server
+// with made-up kids sends.
+func unknownKidToken(tb testing.TB, r *KeyRing, now time.Time) string {
+	tb.Helper()
+	k := signer(r)
+	return forge(tb, k.method, k.signKey, rand.Text(), validClaims(now), nil)
+}
+
+// TestUnknownKidReloadBounded floods a ring with tokens of made-up kids, in
+// turns and at once, on a pinned clock: they may cost at most one store
+// read per second, however many there are.
+func TestUnknownKidReloadBounded(t *testing.T) {
+	clk := newClock()
+	store := &memKeys{}
+	ring := newRing(t, ES256, clk, store)
+	m := newManager(t, clk, ring, nil)
+	base := store.reads.Load()
+	steps := []struct {
+		name       string
+		advance    time.Duration
+		goroutines int // each verifying 50 tokens
+		wantReads  int64
+	}{
+		{"FirstMissReloads", 0, 1, 1},
+		{"ConcurrentFloodSameSecond", 0, 8, 1},
+		{"JustUnderASecond", time.Second - time.Nanosecond, 8, 1},
+		{"ASecondAfter", time.Nanosecond, 8, 2},
+		{"ClockStepsBack", -time.Hour, 1, 3},
+		{"AfterTheStepBack", 0, 8, 3},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			clk.advance(st.advance)
+			toks := make([]string, 50)
+			for i := range toks {
+				toks[i] = unknownKidToken(t, ring, clk.now())
+			}
+			var wg sync.WaitGroup
+			for range st.goroutines {
+				wg.Go(func() {
+					for _, tok := range toks {
+						wantInvalid(t, m, tok)
+					}
+				})
+			}
+			wg.Wait()
+			if n := store.reads.Load() - base; n != st.wantReads {
+				t.Errorf("%d store reads in all, want %d", n, st.wantReads)
+			}
+		})
+	}
+}
+
+// TestUnknownKidReloadSingleFlight verifies a token of a newly rotated key
+// from many goroutines at once while the store is slow to answer: they must
+// share one reload, and all of them accept the token once it is done.
+func TestUnknownKidReloadSingleFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newClock()
+		store := &memKeys{}
+		a, b := newRing(t, ES256, clk, store), newRing(t, ES256, clk, store)
+		ma := newManager(t, clk, a, func(o *Options) { o.CacheEntries = 0 })
+		clk.advance(time.Minute)
+		if _, err := b.Rotate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		newTok, _ := mustIssue(t, newManager(t, clk, b, nil), params(1))
+
+		release := make(chan struct{})
+		store.setOnRead(func() { <-release })
+		before := store.reads.Load()
+		const n = 16
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { _, errs[i] = ma.Verify(newTok) })
+		}
+		// Every goroutine is now blocked: one in the store, the others
+		// waiting for its reload.
+		synctest.Wait()
+		if got := store.reads.Load() - before; got != 1 {
+			t.Errorf("%d store reads while the reload runs, want 1", got)
+		}
+		close(release)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("goroutine %d: %v", i, err)
+			}
+		}
+		if got := store.reads.Load() - before; got != 1 {
+			t.Errorf("%d store reads in all, want 1", got)
+		}
+	})
+}
+
+// TestUnknownKidReloadFails checks that a miss whose reload fails refuses
+// the token, says why for the log, and leaves the ring as it was.
+func TestUnknownKidReloadFails(t *testing.T) {
+	clk := newClock()
+	store := &memKeys{}
+	ring := newRing(t, ES256, clk, store)
+	m := newManager(t, clk, ring, nil)
+	kid := signer(ring).id
+	store.mu.Lock()
+	store.readErr = errors.New("database is down")
+	store.mu.Unlock()
+	_, err := m.Verify(unknownKidToken(t, ring, clk.now()))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "database is down") {
+		t.Errorf("Verify = %v, want ErrInvalid naming the reload failure", err)
+	}
+	if signer(ring).id != kid {
+		t.Errorf("the ring signs with %s after a failed reload, want %s", signer(ring).id, kid)
+	}
+	tok, _ := mustIssue(t, m, params(1))
+	if _, err := m.Verify(tok); err != nil {
+		t.Errorf("a token of the ring's key after a failed reload: %v", err)
+	}
+}
+
+// TestUnknownKidNoReload sends tokens with made-up kids that fail before
+// their kid is looked up, and one to an HMAC ring: none may read the store.
+// The last case shows that a reload was possible all along.
+func TestUnknownKidNoReload(t *testing.T) {
+	clk := newClock()
+	store := &memKeys{}
+	ring := newRing(t, ES256, clk, store)
+	m := newManager(t, clk, ring, nil)
+	k := signer(ring)
+	valid := func() jwt.MapClaims { return validClaims(clk.now()) }
+	es := func(claims jwt.MapClaims, h map[string]any) string {
+		return forge(t, k.method, k.signKey, rand.Text(), claims, h)
+	}
+	good := strings.Split(es(valid(), nil), ".")
+
+	hmacStore := &memKeys{}
+	hmacRing := mustHMACRing(t, testSecret)
+	hmacRing.now = clk.now
+	hmacRing.store = hmacStore // to count reads it must never make
+	hm := newManager(t, clk, hmacRing, nil)
+
+	tests := []struct {
+		name  string
+		m     *Manager
+		token string
+	}{
+		{"malformed", m, "not-a-jwt"},
+		{"non-base64 segments", m, "%%%.%%%.%%%"},
+		{"header not JSON", m, b64("{") + "." + good[1] + "." + good[2]},
+		{"oversized", m, good[0] + "." + b64(`{"pad":"`+strings.Repeat("A", MaxTokenBytes)+`"}`) + "." + good[2]},
+		{"typ JWT", m, es(valid(), map[string]any{"typ": "JWT"})},
+		{"no typ", m, es(valid(), map[string]any{"typ": nil})},
+		{"crit", m, es(valid(), map[string]any{"crit": []string{"exp"}})},
+		{"no kid", m, es(valid(), map[string]any{"kid": nil})},
+		{"alg none", m, b64(`{"alg":"none","typ":"at+jwt","kid":"`+rand.Text()+`"}`) + "." + good[1] + "."},
+		{"alg HS256 on an asymmetric ring", m, forge(t, jwt.SigningMethodHS256, testSecret, rand.Text(), valid(), nil)},
+		{"HMAC ring", hm, forge(t, jwt.SigningMethodHS256, testSecret, rand.Text(), valid(), nil)},
+	}
+	base := store.reads.Load()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantInvalid(t, tt.m, tt.token)
+			if n := store.reads.Load() - base + hmacStore.reads.Load(); n != 0 {
+				t.Errorf("%d store reads, want none", n)
+			}
+		})
+	}
+	wantInvalid(t, m, es(valid(), nil))
+	if n := store.reads.Load() - base; n != 1 {
+		t.Errorf("a well-formed token of an unknown kid made %d store reads, want 1", n)
+	}
+}
+
+// TestListKeys lists keys without loading a ring: nothing is added to an
+// empty store, and keys no seal key opens are listed all the same.
+func TestListKeys(t *testing.T) {
+	clk := newClock()
+	full := &memKeys{}
+	ring := newRing(t, ES256, clk, full)
+	first := signer(ring).id
+	clk.advance(time.Minute)
+	if _, err := ring.Rotate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	second := signer(ring).id
+	clk.advance(time.Minute)
+	if _, err := ring.Rotate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	third := signer(ring).id
+	// The first key retired; the second retires a testRetire after the last rotation.
+	now := clk.now().Add(testRetire - time.Second)
+
+	broken := &memKeys{readErr: errors.New("database is down")}
+	tests := []struct {
+		name   string
+		store  gatehouse.KeyStore
+		ids    []string
+		states []string
+		err    bool
+	}{
+		{name: "Empty", store: &memKeys{}},
+		{name: "Rotated", store: full, ids: []string{third, second, first}, states: []string{KeyCurrent, KeyRetiring, KeyRetired}},
+		{name: "StoreFails", store: broken, err: true},
+		{name: "NoStore", store: nil, err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ListKeys(t.Context(), tt.store, now)
+			if tt.err {
+				if err == nil {
+					t.Errorf("ListKeys = %v, want an error", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkStates(t, got, tt.ids, tt.states)
+			keys, _ := tt.store.SigningKeys(t.Context())
+			if len(keys) != len(tt.ids) {
+				t.Errorf("the store holds %d keys after ListKeys, want %d", len(keys), len(tt.ids))
+			}
+		})
+	}
+	t.Run("MatchesStates", func(t *testing.T) {
+		got, err := ListKeys(t.Context(), full, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ring.States(now); !slices.Equal(got, want) {
+			t.Errorf("ListKeys = %+v\nStates   %+v", got, want)
+		}
+	})
 }
 
 func TestLoadKeyRing(t *testing.T) {
@@ -809,7 +1202,7 @@ func TestLoadKeyRing(t *testing.T) {
 		theirKeys, _ := theirStore.SigningKeys(t.Context())
 		store := &memKeys{}
 		store.beforeAdd = func() {
-			if err := store.AddSigningKey(t.Context(), theirKeys[0], t0); err != nil {
+			if err := store.AddSigningKey(t.Context(), theirKeys[0], "", t0); err != nil {
 				t.Error(err)
 			}
 		}
@@ -829,7 +1222,7 @@ func TestLoadKeyRing(t *testing.T) {
 		theirKeys, _ := theirStore.SigningKeys(t.Context())
 		store := &memKeys{}
 		store.beforeAdd = func() {
-			if err := store.AddSigningKey(t.Context(), theirKeys[0], t0); err != nil {
+			if err := store.AddSigningKey(t.Context(), theirKeys[0], "", t0); err != nil {
 				t.Error(err)
 			}
 		}

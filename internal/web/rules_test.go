@@ -323,7 +323,9 @@ func TestLoginEnumerationResistance(t *testing.T) {
 	slices.Sort(knownDs)
 	slices.Sort(unknownDs)
 	known, unknownD := knownDs[3], unknownDs[3]
-	if unknownD*2 < known || known*2 < unknownD {
+	// Without the dummy hash the unknown user answers hundreds of times faster;
+	// 5× leaves room for a shared, loaded machine.
+	if unknownD*5 < known || known*5 < unknownD {
 		t.Errorf("median login time: existing user %v, unknown user %v", known, unknownD)
 	}
 }
