@@ -203,7 +203,14 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		Shutdown:     shuttingDown,
 	})
 
-	wg.Go(func() { revocations.Run(bg, cfg.RevocationSyncInterval) })
+	wg.Go(func() {
+		every(bg, cfg.RevocationSyncInterval, func() {
+			// On failure the set keeps what it knows; the next tick tries again.
+			if err := revocations.Sync(bg); err != nil && bg.Err() == nil {
+				log.Error("revocation sync failed", "error", err.Error())
+			}
+		})
+	})
 	wg.Go(func() {
 		every(bg, cfg.KeysReloadInterval, func() {
 			if err := keyRing.Reload(bg); err != nil {

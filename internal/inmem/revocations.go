@@ -15,8 +15,8 @@ import (
 // Revoked is the per-request check and costs one map look-up under a read
 // lock. The set is refreshed by Sync: at once after every revocation made by
 // this process (so a logout takes effect on the very next request), and
-// periodically by Run for revocations made elsewhere (another instance, an
-// operator's command). Entries are dropped once their access tokens have
+// periodically (the caller's loop) for revocations made elsewhere (another
+// instance, an operator's command). Entries are dropped once their access tokens have
 // expired, so the set holds at most the sessions revoked within one access
 // token lifetime.
 type Revocations struct {
@@ -115,21 +115,4 @@ func (r *Revocations) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return len(r.revoked)
-}
-
-// Run calls Sync every interval until ctx ends, logging failures (the set
-// keeps what it knows; the next tick tries again).
-func (r *Revocations) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.Sync(ctx); err != nil && ctx.Err() == nil {
-				r.log.Error("revocation sync failed", "error", err.Error())
-			}
-		}
-	}
 }

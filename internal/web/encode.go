@@ -185,6 +185,25 @@ func decodeJSON(r *http.Request) (map[string]json.RawMessage, error) {
 	return fields, nil
 }
 
+// jsonStrings reads a JSON object body with the named required string
+// fields, answering 415 or 422 itself (ok false) when it cannot.
+func (o *responder) jsonStrings(w http.ResponseWriter, r *http.Request, names ...string) (map[string]string, bool) {
+	if _, ok := o.requireContentType(w, r, "application/json"); !ok {
+		return nil, false
+	}
+	raw, err := decodeJSON(r)
+	if err != nil {
+		o.error(w, r, err)
+		return nil, false
+	}
+	in, problems := stringFields(raw, names...)
+	if len(problems) > 0 {
+		o.error(w, r, gatehouse.ValidationError(problems...))
+		return nil, false
+	}
+	return in, true
+}
+
 // stringFields extracts required string fields in order, collecting a
 // "missing" or "string_type" problem for each bad one.
 func stringFields(raw map[string]json.RawMessage, names ...string) (map[string]string, []gatehouse.FieldError) {

@@ -52,17 +52,8 @@ func handleRoot() http.Handler {
 
 func handleRegister(svc *auth.Service, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := out.requireContentType(w, r, "application/json"); !ok {
-			return
-		}
-		raw, err := decodeJSON(r)
-		if err != nil {
-			out.error(w, r, err)
-			return
-		}
-		in, problems := stringFields(raw, "username", "email", "password")
-		if len(problems) > 0 {
-			out.error(w, r, gatehouse.ValidationError(problems...))
+		in, ok := out.jsonStrings(w, r, "username", "email", "password")
+		if !ok {
 			return
 		}
 		u, err := svc.Register(r.Context(), auth.RegisterInput{Username: in["username"], Email: in["email"], Password: in["password"]})

@@ -12,17 +12,8 @@ import (
 // pair. It is the JSON twin of the token endpoint's refresh_token grant.
 func handleRefresh(svc *auth.Service, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := out.requireContentType(w, r, "application/json"); !ok {
-			return
-		}
-		raw, err := decodeJSON(r)
-		if err != nil {
-			out.error(w, r, err)
-			return
-		}
-		in, problems := stringFields(raw, "refresh_token")
-		if len(problems) > 0 {
-			out.error(w, r, gatehouse.ValidationError(problems...))
+		in, ok := out.jsonStrings(w, r, "refresh_token")
+		if !ok {
 			return
 		}
 		pair, err := svc.Refresh(r.Context(), in["refresh_token"])
@@ -108,20 +99,11 @@ func handleRevokeSession(svc *auth.Service, out *responder) http.Handler {
 // the user is revoked, the caller's stays.
 func handleChangePassword(svc *auth.Service, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := out.requireContentType(w, r, "application/json"); !ok {
+		in, ok := out.jsonStrings(w, r, "current_password", "new_password")
+		if !ok {
 			return
 		}
-		raw, err := decodeJSON(r)
-		if err != nil {
-			out.error(w, r, err)
-			return
-		}
-		in, problems := stringFields(raw, "current_password", "new_password")
-		if len(problems) > 0 {
-			out.error(w, r, gatehouse.ValidationError(problems...))
-			return
-		}
-		err = svc.ChangePassword(r.Context(), gatehouse.UserFromContext(r.Context()), sessionIDFrom(r.Context()),
+		err := svc.ChangePassword(r.Context(), gatehouse.UserFromContext(r.Context()), sessionIDFrom(r.Context()),
 			in["current_password"], in["new_password"])
 		if err != nil {
 			out.error(w, r, err)
