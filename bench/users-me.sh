@@ -145,7 +145,7 @@ if [[ -n $REF ]]; then
 	command -v git >/dev/null || die "REF needs git"
 	commit=$(git -C "$root" rev-parse --verify --short "$REF^{commit}") || die "REF: no commit '$REF'"
 	mkdir "$tmp/src"
-	git -C "$root" archive --format=tar "$commit" | tar -x -C "$tmp/src"
+	git -C "$root" archive --format=tar "$commit" | tar -x -C "$tmp/src" || die "REF: could not extract $commit"
 	src=$tmp/src
 	source_note="commit $commit"
 elif command -v git >/dev/null && commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
