@@ -37,6 +37,14 @@ type UserStore interface {
 	// there is no such user.
 	SetUserActive(ctx context.Context, id int64, active bool) error
 
+	// ImportUser inserts u as it comes from another system (its hash as it
+	// is, its CreatedAt when non-zero), keeping u.ID when that id is free and
+	// taking a new one otherwise. When a user with u's UsernameKey or EmailKey
+	// already exists it changes nothing and reports created false, so an
+	// import can be run again. It sets u.ID and u.CreatedAt to what was
+	// stored.
+	ImportUser(ctx context.Context, u *User) (created bool, err error)
+
 	// ChangePassword replaces the hash of user id and revokes every live
 	// session of the user except keepSession (reason RevokedPasswordChanged),
 	// in one transaction. CodeNotFound if there is no such user.

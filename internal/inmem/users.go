@@ -105,6 +105,12 @@ func (c *UserCache) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	return c.next.CreateUser(ctx, u)
 }
 
+// ImportUser passes through: like CreateUser, it cannot make a cached entry
+// stale.
+func (c *UserCache) ImportUser(ctx context.Context, u *gatehouse.User) (bool, error) {
+	return c.next.ImportUser(ctx, u)
+}
+
 // UserByUsername passes through (used by login, which hashes anyway).
 func (c *UserCache) UserByUsername(ctx context.Context, key string) (*gatehouse.User, error) {
 	return c.next.UserByUsername(ctx, key)

@@ -48,6 +48,48 @@ func (s *userStore) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	return nil
 }
 
+// ImportUser inserts a user from another system; see gatehouse.UserStore.
+// The unique constraints decide again here: an import racing a registration
+// of the same name simply finds the name taken.
+func (s *userStore) ImportUser(ctx context.Context, u *gatehouse.User) (bool, error) {
+	created := u.CreatedAt.UTC().Truncate(time.Microsecond)
+	if created.IsZero() {
+		created = s.db.now()
+	}
+	return inTx(ctx, s.db, "import user", func(tx *sql.Tx) (bool, error) {
+		var taken int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE username_key = ? OR email_key = ?`, u.UsernameKey, u.EmailKey).Scan(&taken)
+		if err != nil || taken > 0 {
+			return false, err
+		}
+		idFree := false
+		if u.ID > 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = ?`, u.ID).Scan(&taken); err != nil {
+				return false, err
+			}
+			idFree = taken == 0
+		}
+		var id int64
+		if idFree {
+			err = tx.QueryRowContext(ctx, `INSERT INTO users (id, username, username_key, email, email_key, hashed_password, is_active, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				u.ID, u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(created)).Scan(&id)
+		} else {
+			err = tx.QueryRowContext(ctx, `INSERT INTO users (username, username_key, email, email_key, hashed_password, is_active, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(created)).Scan(&id)
+		}
+		if col := s.db.dialect.uniqueColumn(err); col == "username_key" || col == "email_key" {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		u.ID, u.CreatedAt = id, created
+		return true, nil
+	})
+}
+
 // UserByID returns the user with that id.
 func (s *userStore) UserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
 	stmt, err := s.byID.get(ctx, s.db.sql)
