@@ -191,16 +191,17 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	shuttingDown := make(chan struct{})
 	var once sync.Once
 	handler := web.NewServer(web.Deps{
-		Auth:         svc,
-		Catalog:      i18n.New(lang),
-		Logger:       log,
-		Ready:        map[string]gatehouse.Pinger{"database": db},
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		HSTS:         cfg.TLS() || cfg.TrustTLSProxy,
-		Keys:         keyRing,
-		Issuer:       issuer,
-		FeedClients:  cfg.RevocationClients,
-		Shutdown:     shuttingDown,
+		Auth:           svc,
+		Catalog:        i18n.New(lang),
+		Logger:         log,
+		Ready:          map[string]gatehouse.Pinger{"database": db},
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		HSTS:           cfg.TLS() || cfg.TrustTLSProxy,
+		Keys:           keyRing,
+		Issuer:         issuer,
+		FeedClients:    cfg.RevocationClients,
+		Shutdown:       shuttingDown,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 
 	wg.Go(func() {

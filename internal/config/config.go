@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -124,6 +125,15 @@ type Config struct {
 	// RevocationSyncInterval how often revocations made elsewhere are.
 	KeysReloadInterval     time.Duration
 	RevocationSyncInterval time.Duration
+
+	// RedisURL names the optional Redis shared by every instance ("" = none:
+	// one instance keeps its fast state in process). RedisPrefix starts every
+	// key and channel, so that several deployments can share one Redis.
+	RedisURL    string
+	RedisPrefix string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed: the
+	// client address is the right-most one not in this list.
+	TrustedProxies []netip.Prefix
 }
 
 // SigningAlgorithm is the algorithm tokens are signed with: JWTAlg if set,
@@ -336,6 +346,24 @@ func settings() []setting {
 			},
 		},
 		{
+			env: "GATEHOUSE_REDIS_URL", flag: "redis-url", arg: "url", def: "none",
+			usage: "Redis shared by every instance (redis:// or rediss://): revocations seen at once everywhere, cache invalidation; as a flag, any password in it shows in process listings",
+			apply: func(c *Config, raw string) error { c.RedisURL = raw; return nil },
+		},
+		{
+			env: "GATEHOUSE_REDIS_PREFIX", flag: "redis-prefix", arg: "string", def: "gatehouse:",
+			usage: "prefix of every Redis key and channel, so deployments can share one Redis",
+			apply: func(c *Config, raw string) error { c.RedisPrefix = raw; return nil },
+		},
+		{
+			env: "GATEHOUSE_TRUSTED_PROXIES", flag: "trusted-proxies", arg: "cidr,...", def: "none",
+			usage: "reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client; from anyone else it is ignored",
+			apply: func(c *Config, raw string) (err error) {
+				c.TrustedProxies, err = parsePrefixes(raw)
+				return err
+			},
+		},
+		{
 			env: "GATEHOUSE_MAX_BODY_BYTES", flag: "max-body-bytes", arg: "bytes", def: strconv.Itoa(defaultMaxBodyBytes),
 			usage: "largest request body accepted, in bytes (1 KiB to 64 MiB)",
 			apply: func(c *Config, raw string) (err error) {
@@ -386,6 +414,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		RefreshReuseGrace:      defaultRefreshReuseGrace,
 		KeysReloadInterval:     defaultKeysReloadInterval,
 		RevocationSyncInterval: defaultRevocationSyncInterval,
+		RedisPrefix:            "gatehouse:",
 	}
 	all := settings()
 	for _, s := range all {
@@ -598,6 +627,28 @@ func parseAlg(raw string) (string, error) {
 	return "", fmt.Errorf("invalid algorithm %q (want HS256, RS256, ES256 or EdDSA)", raw)
 }
 
+// parsePrefixes reads "10.0.0.0/8, 192.0.2.7"; a bare address is a /32
+// (or /128).
+func parsePrefixes(raw string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(raw, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("invalid address or CIDR %q", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
 // parseClients reads "id:secret,id2:secret2". Errors name the client, never
 // the secret.
 func parseClients(raw string) (map[string]string, error) {
@@ -685,6 +736,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("revocation_clients", len(c.RevocationClients)),
 		slog.Duration("keys_reload_interval", c.KeysReloadInterval),
 		slog.Duration("revocation_sync_interval", c.RevocationSyncInterval),
+		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("redis_prefix", c.RedisPrefix),
+		slog.Int("trusted_proxies", len(c.TrustedProxies)),
 	)
 }
 
@@ -704,6 +758,7 @@ func (c Config) Format(f fmt.State, verb rune) {
 		r.RevocationClients = redacted
 	}
 	r.DatabaseURL = redactURL(r.DatabaseURL)
+	r.RedisURL = redactURL(r.RedisURL)
 	fmt.Fprintf(f, fmt.FormatString(f, verb), plain(r))
 }
 

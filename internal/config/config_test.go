@@ -77,6 +77,7 @@ func defaults(tb testing.TB) Config {
 		RefreshReuseGrace:      10 * time.Second,
 		KeysReloadInterval:     30 * time.Second,
 		RevocationSyncInterval: time.Second,
+		RedisPrefix:            "gatehouse:",
 	}
 }
 
@@ -172,6 +173,7 @@ func TestLoadEnv(t *testing.T) {
 					RefreshReuseGrace:      10 * time.Second,
 					KeysReloadInterval:     30 * time.Second,
 					RevocationSyncInterval: time.Second,
+					RedisPrefix:            "gatehouse:",
 				}
 			},
 		},
@@ -285,6 +287,7 @@ func TestLoadFlagsOverrideEnv(t *testing.T) {
 		RefreshReuseGrace:      10 * time.Second,
 		KeysReloadInterval:     30 * time.Second,
 		RevocationSyncInterval: time.Second,
+		RedisPrefix:            "gatehouse:",
 	}
 	checkConfig(t, mustLoad(t, args, fullEnv()), want)
 
@@ -1029,5 +1032,27 @@ func TestValidateTokenLifecycle(t *testing.T) {
 				t.Errorf("error echoes the secret: %v", err)
 			}
 		})
+	}
+}
+
+func TestScaleOutSettings(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, nil, map[string]string{
+		"GATEHOUSE_REDIS_URL":       "redis://:hunter2@cache:6379/1",
+		"GATEHOUSE_REDIS_PREFIX":    "blue:",
+		"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 ,::1",
+	})
+	if c.RedisURL != "redis://:hunter2@cache:6379/1" || c.RedisPrefix != "blue:" {
+		t.Errorf("redis settings: %q %q", c.RedisURL, c.RedisPrefix)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "::1/128"}
+	if got := fmt.Sprint(c.TrustedProxies); got != fmt.Sprint(want) {
+		t.Errorf("trusted proxies = %v, want %v", got, want)
+	}
+	if s := fmt.Sprintf("%+v", c); strings.Contains(s, "hunter2") {
+		t.Errorf("formatted config leaks the Redis password: %s", s)
+	}
+	if _, err := Load(nil, envOf(map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/33"})); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_TRUSTED_PROXIES") {
+		t.Errorf("bad CIDR: %v", err)
 	}
 }

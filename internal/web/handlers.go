@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -88,11 +87,7 @@ func writeTokens(w http.ResponseWriter, p *auth.TokenPair) {
 
 // clientOf collects the request facts recorded with a new session.
 func clientOf(r *http.Request, clientID, scope string) auth.Client {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return auth.Client{IP: ip, UserAgent: r.UserAgent(), ClientID: clientID, Scope: scope}
+	return auth.Client{IP: clientIPFrom(r.Context()), UserAgent: r.UserAgent(), ClientID: clientID, Scope: scope}
 }
 
 // handleLogin is the OAuth2 password grant of the tutorial (and FastAPI's

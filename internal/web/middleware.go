@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 
@@ -19,7 +20,61 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	sessionIDKey
+	clientIPKey
 )
+
+// clientIPFrom returns the client address found by realIP.
+func clientIPFrom(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey).(string)
+	return ip
+}
+
+// realIP finds the client's address once per request. X-Forwarded-For is
+// believed only from a trusted proxy, and then read from the right: each
+// trusted hop appended the address it saw, so the right-most address that
+// is not a trusted proxy is the client; anything left of it could have been
+// written by the client itself.
+func realIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ip := peerAddr(r)
+			if len(trusted) > 0 && isTrusted(ip) {
+				hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+				for i := len(hops) - 1; i >= 0; i-- {
+					a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+					if err != nil {
+						break // garbage: stop at the last address we could trust
+					}
+					ip = a.Unmap()
+					if !isTrusted(ip) {
+						break
+					}
+				}
+			}
+			s := ""
+			if ip.IsValid() {
+				s = ip.String()
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey, s)))
+		})
+	}
+}
+
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
 
 // sessionIDFrom returns the session id of the request's access token.
 func sessionIDFrom(ctx context.Context) string {

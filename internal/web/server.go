@@ -6,6 +6,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/auth"
@@ -35,6 +36,8 @@ type Deps struct {
 	// Shutdown is closed when the server begins to shut down, so that long
 	// polls answer at once instead of holding the shutdown up.
 	Shutdown <-chan struct{}
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // NewServer returns the gatehouse API as one http.Handler.
@@ -57,6 +60,7 @@ func NewServer(d Deps) http.Handler {
 	h = jsonMuxErrors(out)(h)
 	h = recoverPanics(out)(h)
 	h = securityHeaders(d.HSTS)(h)
+	h = realIP(d.TrustedProxies)(h)
 	h = requestID(h)
 	return h
 }

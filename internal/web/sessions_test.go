@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -621,6 +622,53 @@ func TestJWKSAndDiscovery(t *testing.T) {
 			if d["issuer"] != testIssuer || d["jwks_uri"] != testIssuer+"/.well-known/jwks.json" ||
 				d["token_endpoint"] != testIssuer+"/auth/token" || d["revocation_feed_endpoint"] != testIssuer+"/auth/revocations" {
 				t.Errorf("discovery = %v", d)
+			}
+		})
+	}
+}
+
+// The session records the client's address: from X-Forwarded-For only when
+// the peer is a trusted proxy, so a client cannot pick the address it is
+// recorded (and, later, rate-limited) under.
+func TestClientAddress(t *testing.T) {
+	e := newTestEnv(t, envOptions{trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	e.register(t, "yun", "yun@example.com", goodPassword)
+	tests := []struct {
+		name, peer, xff, want string
+	}{
+		{"no proxy", "198.51.100.7:5000", "", "198.51.100.7"},
+		{"untrusted peer spoofs the header", "198.51.100.7:5000", "203.0.113.9", "198.51.100.7"},
+		{"trusted proxy", "10.1.2.3:5000", "203.0.113.9", "203.0.113.9"},
+		{"client prepends a fake hop", "10.1.2.3:5000", "1.1.1.1, 203.0.113.9", "203.0.113.9"},
+		{"two trusted hops", "10.1.2.3:5000", "203.0.113.9, 10.9.9.9", "203.0.113.9"},
+		{"garbage from the proxy's left", "10.1.2.3:5000", "not-an-ip, 203.0.113.9", "203.0.113.9"},
+		{"only garbage", "10.1.2.3:5000", "not-an-ip", "10.1.2.3"},
+		{"IPv6 client", "10.1.2.3:5000", "2001:db8::1", "2001:db8::1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := formRequest("/auth/login", url.Values{"username": {"yun"}, "password": {goodPassword}})
+			req.RemoteAddr = tt.peer
+			if tt.xff != "" {
+				req.Header.Set("X-Forwarded-For", tt.xff)
+			}
+			r := e.do(t, req)
+			if r.status != http.StatusOK {
+				t.Fatalf("login: %d %s", r.status, r.body)
+			}
+			access := r.json(t)["access_token"].(string)
+			list := e.do(t, authed(http.MethodGet, "/users/me/sessions", access, nil))
+			var body struct {
+				Sessions []struct {
+					ClientIP string `json:"client_ip"`
+					Current  bool   `json:"current"`
+				} `json:"sessions"`
+			}
+			json.Unmarshal(list.body, &body)
+			for _, s := range body.Sessions {
+				if s.Current && s.ClientIP != tt.want {
+					t.Errorf("client_ip = %q, want %q", s.ClientIP, tt.want)
+				}
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,7 @@ type envOptions struct {
 	noCache     bool           // verify every token in full
 	alg         string         // "": HS256 with testSecret; else keys kept in the database
 	grace       *time.Duration // nil: 10 s
+	trusted     []netip.Prefix // trusted proxies
 }
 
 var validators sync.Map // one compiled validator per test binary is enough
@@ -147,14 +149,15 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 	shutdown := make(chan struct{})
 	tb.Cleanup(func() { close(shutdown) })
 	h := NewServer(Deps{
-		Auth:         svc,
-		Catalog:      i18n.New(opts.locale),
-		Ready:        map[string]gatehouse.Pinger{"database": db},
-		MaxBodyBytes: opts.maxBody,
-		Keys:         keys,
-		Issuer:       testIssuer,
-		FeedClients:  map[string]string{feedClientID: feedClientSecret},
-		Shutdown:     shutdown,
+		Auth:           svc,
+		Catalog:        i18n.New(opts.locale),
+		Ready:          map[string]gatehouse.Pinger{"database": db},
+		MaxBodyBytes:   opts.maxBody,
+		Keys:           keys,
+		Issuer:         testIssuer,
+		FeedClients:    map[string]string{feedClientID: feedClientSecret},
+		Shutdown:       shutdown,
+		TrustedProxies: opts.trusted,
 	})
 	return &testEnv{handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb)}
 }
