@@ -36,6 +36,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keys(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return importCmd(ctx, rest, getenv, stdin, stdout, stderr)
+	case "user":
+		return userCmd(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "gatehouse %s (%s)\n", gatehouse.Version, runtime.Version())
 		return nil
@@ -55,6 +59,18 @@ Usage:
   gatehouse migrate [flags]   apply database migrations and exit
   gatehouse keys list   [flags]  show the token signing keys and their states
   gatehouse keys rotate [flags]  add a new signing key; the old one verifies until its tokens expire
+  gatehouse import seed-sqlite PATH [flags]
+                              import the users of the Python tutorial's SQLite database
+  gatehouse import users FILE.jsonl|- [flags]
+                              import users from other systems, one JSON object a line:
+                              {"id", "username", "email", "password_hash", "is_active", "created_at"};
+                              hashes are kept (bcrypt, argon2, scrypt, passlib and Django PBKDF2)
+                              and become argon2id at each user's first login; ids are kept where
+                              free; re-running skips users already there
+  gatehouse user create --username U --email E --password-stdin [flags]
+                              create a user; the password is read from standard input
+  gatehouse user list [--limit N] [--after ID] [flags]
+                              list users by id
   gatehouse version           print the version
   gatehouse help              show this help
 

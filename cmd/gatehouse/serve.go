@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
 	"github.com/gatehouse-auth/gatehouse/internal/inmem"
 	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
+	"github.com/gatehouse-auth/gatehouse/internal/redis"
 	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 	"github.com/gatehouse-auth/gatehouse/internal/web"
@@ -80,6 +81,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
+	// Redis is checked once at start, so that a wrong URL or password stops
+	// the server here rather than degrading it silently; later outages are
+	// survived (see docs/deployment.md).
+	var shared *redis.Client
+	if cfg.RedisURL != "" {
+		shared, err = redis.Open(ctx, cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix, Leeway: tokens.MaxLeeway, Logger: log})
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		defer shared.Close()
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -103,7 +115,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	var wg sync.WaitGroup
 	defer func() { stopBackground(); wg.Wait() }()
 
-	handler, shutdown, err := newHandler(bg, &wg, cfg, log, db, keyRing, secret, issuer)
+	handler, shutdown, err := newHandler(bg, &wg, cfg, log, stores{db: db, shared: shared, keys: keyRing, secret: secret, issuer: issuer})
 	if err != nil {
 		ln.Close()
 		return err
@@ -148,10 +160,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	return nil
 }
 
+// stores are what newHandler wires the use cases to.
+type stores struct {
+	db     *sqldb.DB
+	shared *redis.Client // nil without Redis: one instance keeps shared state in process
+	keys   *tokens.KeyRing
+	secret []byte
+	issuer string
+}
+
 // newHandler wires the use cases and the HTTP layer, and starts the
 // background loops on bg. The returned func starts the HTTP layer's shutdown.
-func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *slog.Logger, db *sqldb.DB,
-	keyRing *tokens.KeyRing, secret []byte, issuer string) (http.Handler, func(), error) {
+func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *slog.Logger, st stores) (http.Handler, func(), error) {
+	db, keyRing, issuer := st.db, st.keys, st.issuer
 	tm, err := tokens.New(tokens.Options{
 		TTL:          cfg.AccessTokenTTL,
 		Issuer:       issuer,
@@ -168,21 +189,36 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		return nil, nil, err
 	}
 	sessions := db.Sessions()
-	revocations := inmem.NewRevocations(sessions, nil, log)
+	local := inmem.NewRevocations(sessions, nil, log)
+	// Every authenticated request reads its user by id; the cache answers
+	// repeats from memory and forgets a user on every write made here.
+	cache := inmem.NewUserCache(db.Users(), userCacheTTL, userCacheEntries, nil)
+	var revocations auth.Revocations = local
+	var users gatehouse.UserStore = cache
+	if st.shared != nil {
+		// With Redis, revocations and user changes made on any instance are
+		// seen by every instance at once (see docs/deployment.md).
+		shared := st.shared.Revocations(local, sessions)
+		revocations, users = shared, st.shared.Users(cache)
+		wg.Go(func() {
+			st.shared.Listen(bg, func() {
+				if err := shared.Sync(bg); err != nil && bg.Err() == nil {
+					log.Error("revocation sync failed", "error", err.Error())
+				}
+			}, cache.Forget)
+		})
+	}
 	if err := revocations.Sync(bg); err != nil {
 		return nil, nil, fmt.Errorf("load revocations: %w", err)
 	}
-	// Every authenticated request reads its user by id; the cache answers
-	// repeats from memory and forgets a user on every write made here.
-	users := inmem.NewUserCache(db.Users(), userCacheTTL, userCacheEntries, nil)
 	svc := auth.New(auth.Deps{
 		Users:       users,
 		Sessions:    sessions,
 		Revocations: revocations,
 		Hasher:      pwhash.New(pwhash.DefaultParams),
-		Policy:      pwhash.Policy{MinLength: cfg.PasswordMinLength, MinStrength: cfg.PasswordMinStrength},
+		Policy:      passwordPolicy(cfg),
 		Tokens:      tm,
-		RefreshKey:  deriveKey(secret, "refresh-token MAC v1"),
+		RefreshKey:  deriveKey(st.secret, "refresh-token MAC v1"),
 		Lifetimes: auth.Lifetimes{
 			Refresh: cfg.RefreshTokenTTL, Session: cfg.SessionMaxLifetime, Grace: cfg.RefreshReuseGrace,
 		},

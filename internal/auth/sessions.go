@@ -90,7 +90,7 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, client Cl
 	if err != nil {
 		return nil, err
 	}
-	ss.AccessExpiresAt = claims.ExpiresAt
+	ss.AccessExpiresAt = accessCover(claims)
 	if err := s.sessions.CreateSession(ctx, ss); err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func (s *Service) rotate(ctx context.Context, u *gatehouse.User, ss *gatehouse.S
 		return nil, err
 	}
 	expires := minTime(now.Add(s.lifetimes.Refresh), ss.AbsoluteExpiresAt)
-	next, err := s.sessions.RotateSession(ctx, ss.ID, ss.Counter, now, expires, claims.ExpiresAt)
+	next, err := s.sessions.RotateSession(ctx, ss.ID, ss.Counter, now, expires, accessCover(claims))
 	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 		return nil, errInvalidGrant // revoked or expired meanwhile
 	}
@@ -205,7 +205,7 @@ func (s *Service) reissue(ctx context.Context, u *gatehouse.User, ss *gatehouse.
 	if err != nil {
 		return nil, err
 	}
-	if err := s.sessions.TouchSession(ctx, ss.ID, now, claims.ExpiresAt); gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+	if err := s.sessions.TouchSession(ctx, ss.ID, now, accessCover(claims)); gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 		return nil, errInvalidGrant
 	} else if err != nil {
 		return nil, err
@@ -301,6 +301,11 @@ func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, session
 	s.log.LogAttrs(ctx, slog.LevelInfo, "password changed; other sessions revoked", slog.Int64("user_id", u.ID))
 	return s.revocations.Sync(ctx)
 }
+
+// accessCover is how long a revocation of the session must be remembered
+// for this token: until it stops verifying, which is its exp plus the
+// verifiers' clock-skew leeway (at most tokens.MaxLeeway), not exp alone.
+func accessCover(c tokens.Claims) time.Time { return c.ExpiresAt.Add(tokens.MaxLeeway) }
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {

@@ -91,6 +91,9 @@ func (c *UserCache) evict(now time.Time) {
 	}
 }
 
+// Forget drops user id from the cache: another instance changed it.
+func (c *UserCache) Forget(id int64) { c.forget(id) }
+
 // forget drops id after a write, whether or not the write succeeded (a
 // failed write may still have changed the row, e.g. on a lost commit reply).
 func (c *UserCache) forget(id int64) {

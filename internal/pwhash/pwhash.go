@@ -1,10 +1,12 @@
 // Package pwhash hashes and verifies passwords and decides which passwords are
 // acceptable.
 //
-// New hashes are argon2id PHC strings. Verify also accepts argon2i and the
+// New hashes are argon2id PHC strings. Verify also accepts argon2i, the
 // bcrypt hashes ($2a$, $2b$, $2y$) written by passlib and the Python tutorial
-// this server replaces, and reports when a stored hash should be upgraded, so
-// that users move to the current parameters as they log in.
+// this server replaces, and the scrypt and PBKDF2 hashes of passlib and Django
+// that users imported from other systems bring along (see foreign.go). It
+// reports when a stored hash should be upgraded, so that users move to
+// argon2id with the current parameters as they log in.
 //
 // Nothing in this package logs, and no error it returns contains a password or
 // any part of a hash.
@@ -101,10 +103,17 @@ type limits struct {
 	time       uint32
 	work       uint64
 	bcryptCost int
+
+	scryptMemory     uint64 // bytes
+	scryptWork       uint64 // bytes × lanes
+	pbkdf2Iterations uint64
 }
 
 func defaultLimits() limits {
-	return limits{memory: maxMemory, time: maxTime, work: maxWork, bcryptCost: maxBcryptCost}
+	return limits{
+		memory: maxMemory, time: maxTime, work: maxWork, bcryptCost: maxBcryptCost,
+		scryptMemory: maxScryptMemory, scryptWork: maxScryptWork, pbkdf2Iterations: maxPBKDF2Iterations,
+	}
 }
 
 // Hasher hashes passwords with one set of argon2id parameters and verifies
@@ -172,34 +181,82 @@ func (h *Hasher) hash(password []byte) (string, error) {
 }
 
 // Verify checks password against an encoded hash. ok reports a match; rehash
-// reports that the hash should be replaced by h.Hash(password) (it is bcrypt,
-// or argon2 with parameters other than h's), and is only ever true together
-// with ok. err is non-nil only for an encoded hash it cannot parse (it wraps
-// ErrUnknownHash or ErrMalformedHash), never for a wrong password.
+// reports that the hash should be replaced by h.Hash(password) (it is of
+// another scheme than argon2id, or argon2id with parameters other than h's),
+// and is only ever true together with ok. err is non-nil only for an encoded
+// hash it cannot parse (it wraps ErrUnknownHash or ErrMalformedHash), never
+// for a wrong password.
 //
 // Passwords are compared in NFC for argon2 (see Hash) and as the bytes of the
-// string for bcrypt, as passlib hashed them: any byte, NUL included, simply
-// matches or does not.
+// string for every other scheme, as passlib and Django hashed them: any byte,
+// NUL included, simply matches or does not.
 //
-// Supported: argon2id and argon2i (version 19) PHC strings, and bcrypt $2a$,
-// $2b$ and $2y$. A bcrypt hash never matches a password longer than 72 bytes;
-// see verifyBcrypt.
+// Supported: argon2id and argon2i (version 19) PHC strings; bcrypt $2a$, $2b$
+// and $2y$; scrypt, passlib PBKDF2 and Django PBKDF2 as described in
+// foreign.go. A bcrypt hash never matches a password longer than 72 bytes;
+// see bcryptHash.check.
 func (h *Hasher) Verify(password, encoded string) (ok, rehash bool, err error) {
-	if len(encoded) > maxEncodedLen {
-		return false, false, fmt.Errorf("%w: longer than %d bytes", ErrMalformedHash, maxEncodedLen)
+	stored, err := h.parse(encoded)
+	if err != nil {
+		return false, false, err
 	}
+	return stored.check(password, h.params)
+}
+
+// ValidateHash reports whether Verify can check passwords against encoded,
+// without running the hash function: nil when the scheme is supported and
+// the hash parses within the bounds Verify accepts, else an error wrapping
+// ErrUnknownHash or ErrMalformedHash (whose text never quotes the hash).
+// Importers call it to refuse a row up front rather than store an account
+// nobody can log in to. It parses exactly as Verify does, so the two never
+// disagree.
+func ValidateHash(encoded string) error {
+	_, err := (&Hasher{limits: defaultLimits()}).parse(encoded)
+	return err
+}
+
+// storedHash is a parsed encoded hash whose parameters have passed the
+// bounds of the Hasher that parsed it.
+type storedHash interface {
+	// check reports whether password matches and whether a match should be
+	// replaced by a hash made with p. An error means the hash could not be
+	// evaluated after all; it is never returned together with ok.
+	check(password string, p Params) (ok, rehash bool, err error)
+}
+
+// parse recognises the scheme of encoded by its prefix and parses it.
+func (h *Hasher) parse(encoded string) (storedHash, error) {
+	if len(encoded) > maxEncodedLen {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformedHash, maxEncodedLen)
+	}
+	var (
+		stored storedHash
+		err    error
+	)
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
-		return h.verifyArgon2(password, encoded)
+		stored, err = h.parseArgon2(encoded)
 	case strings.HasPrefix(encoded, "$argon2d$"):
 		// argon2d is not meant for passwords and x/crypto does not implement it.
-		return false, false, fmt.Errorf("%w: argon2d", ErrUnknownHash)
+		return nil, fmt.Errorf("%w: argon2d", ErrUnknownHash)
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
-		return h.verifyBcrypt(password, encoded)
+		stored, err = h.parseBcrypt(encoded)
+	case strings.HasPrefix(encoded, "$scrypt$"):
+		stored, err = h.parseScrypt(encoded)
+	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"), strings.HasPrefix(encoded, "$pbkdf2-sha512$"):
+		stored, err = h.parsePasslibPBKDF2(encoded)
+	case strings.HasPrefix(encoded, "pbkdf2_sha256$"):
+		stored, err = h.parseDjangoPBKDF2(encoded)
+	default:
+		// The scheme is not named in the error: an unknown "hash" may well be
+		// a plaintext password.
+		return nil, ErrUnknownHash
 	}
-	// The scheme is not named in the error: an unknown "hash" may well be a
-	// plaintext password.
-	return false, false, ErrUnknownHash
+	if err != nil {
+		// Not stored: on error it holds a zero value, which is no nil interface.
+		return nil, err
+	}
+	return stored, nil
 }
 
 // VerifyDummy spends the same time as a real Verify against an argon2id hash
@@ -232,11 +289,8 @@ func (a argon2Hash) matches(password string) bool {
 	return subtle.ConstantTimeCompare(key, a.key) == 1
 }
 
-func (h *Hasher) verifyArgon2(password, encoded string) (ok, rehash bool, err error) {
-	a, err := h.parseArgon2(encoded)
-	if err != nil {
-		return false, false, err
-	}
+// check verifies password; see storedHash.
+func (a argon2Hash) check(password string, p Params) (ok, rehash bool, err error) {
 	// Our hashes are of the NFC form (see Hash). A hash imported from a
 	// system that did not normalise is of the raw bytes, so a non-NFC
 	// password that fails in NFC is tried once more as given.
@@ -244,7 +298,6 @@ func (h *Hasher) verifyArgon2(password, encoded string) (ok, rehash bool, err er
 	if !a.matches(nfc) && (nfc == password || !a.matches(password)) {
 		return false, false, nil
 	}
-	p := h.params
 	current := a.variant == "argon2id" &&
 		a.memory == p.Memory && a.time == p.Time && a.threads == p.Threads &&
 		uint32(len(a.salt)) == p.SaltLen && uint32(len(a.key)) == p.KeyLen
@@ -266,7 +319,7 @@ func (h *Hasher) parseArgon2(encoded string) (argon2Hash, error) {
 	}
 	a.variant = fields[1]
 
-	version, err := parseParam(fields[2], "v=", 32)
+	version, err := parseParam("argon2", fields[2], "v=", 32)
 	if err != nil {
 		return a, err
 	}
@@ -280,15 +333,15 @@ func (h *Hasher) parseArgon2(encoded string) (argon2Hash, error) {
 	if len(params) != 3 {
 		return a, fmt.Errorf("%w: argon2: want m,t,p parameters", ErrMalformedHash)
 	}
-	m, err := parseParam(params[0], "m=", 32)
+	m, err := parseParam("argon2", params[0], "m=", 32)
 	if err != nil {
 		return a, err
 	}
-	t, err := parseParam(params[1], "t=", 32)
+	t, err := parseParam("argon2", params[1], "t=", 32)
 	if err != nil {
 		return a, err
 	}
-	p, err := parseParam(params[2], "p=", 8)
+	p, err := parseParam("argon2", params[2], "p=", 8)
 	if err != nil {
 		return a, err
 	}
@@ -307,10 +360,10 @@ func (h *Hasher) parseArgon2(encoded string) (argon2Hash, error) {
 		return a, fmt.Errorf("%w: argon2 m×t=%d exceeds %d", ErrMalformedHash, uint64(a.memory)*uint64(a.time), h.limits.work)
 	}
 
-	if a.salt, err = decodeB64(fields[4], "salt", minSaltLen, maxSaltLen); err != nil {
+	if a.salt, err = decodeB64(fields[4], "argon2 salt", minSaltLen, maxSaltLen); err != nil {
 		return a, err
 	}
-	if a.key, err = decodeB64(fields[5], "key", minKeyLen, maxKeyLen); err != nil {
+	if a.key, err = decodeB64(fields[5], "argon2 key", minKeyLen, maxKeyLen); err != nil {
 		return a, err
 	}
 	return a, nil
@@ -318,45 +371,75 @@ func (h *Hasher) parseArgon2(encoded string) (argon2Hash, error) {
 
 // parseParam parses "name=decimal" into an unsigned integer of the given bit
 // size. strconv.ParseUint with base 10 admits only ASCII digits (no sign, no
-// spaces, no underscores), which is what PHC allows.
-func parseParam(s, name string, bits int) (uint64, error) {
+// spaces, no underscores), which is what PHC allows. scheme names the hash in
+// errors.
+func parseParam(scheme, s, name string, bits int) (uint64, error) {
 	digits, found := strings.CutPrefix(s, name)
 	if !found {
-		return 0, fmt.Errorf("%w: argon2: want %s", ErrMalformedHash, name)
+		return 0, fmt.Errorf("%w: %s: want %s", ErrMalformedHash, scheme, name)
 	}
 	n, err := strconv.ParseUint(digits, 10, bits)
 	if err != nil {
-		return 0, fmt.Errorf("%w: argon2: %s is not a %d-bit decimal", ErrMalformedHash, name, bits)
+		return 0, fmt.Errorf("%w: %s: %s is not a %d-bit decimal", ErrMalformedHash, scheme, name, bits)
 	}
 	return n, nil
 }
 
-// decodeB64 decodes unpadded standard base64 as PHC strings use it. Go's
-// decoder silently skips '\r' and '\n', so the alphabet is checked first: a
-// stored hash has exactly one spelling.
+// decodeB64 decodes unpadded standard base64 as PHC strings use it; what
+// names the field in errors ("argon2 salt"). Go's decoder silently skips '\r'
+// and '\n', so the alphabet is checked first: a stored hash has exactly one
+// spelling.
 func decodeB64(s, what string, minLen, maxLen int) ([]byte, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
-			return nil, fmt.Errorf("%w: argon2 %s is not unpadded base64", ErrMalformedHash, what)
+			return nil, fmt.Errorf("%w: %s is not unpadded base64", ErrMalformedHash, what)
 		}
 	}
 	b, err := base64.RawStdEncoding.Strict().DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: argon2 %s is not unpadded base64", ErrMalformedHash, what)
+		return nil, fmt.Errorf("%w: %s is not unpadded base64", ErrMalformedHash, what)
 	}
 	if len(b) < minLen || len(b) > maxLen {
-		return nil, fmt.Errorf("%w: argon2 %s length %d outside %d..%d", ErrMalformedHash, what, len(b), minLen, maxLen)
+		return nil, fmt.Errorf("%w: %s length %d outside %d..%d", ErrMalformedHash, what, len(b), minLen, maxLen)
 	}
 	return b, nil
 }
 
-// verifyBcrypt checks a $2a$, $2b$ or $2y$ hash. The three prefixes name the
-// same algorithm for passwords of at most 72 bytes ($2b$ fixed an OpenBSD
-// length wrap past 255 bytes, $2y$ is crypt_blowfish's name for the correct
-// algorithm); $2x$, crypt_blowfish's deliberately buggy mode, is not
-// accepted. A match always asks for a rehash: bcrypt is only read, never
-// written.
+// bcryptHash is a $2a$, $2b$ or $2y$ hash whose shape and cost have been
+// checked. The three prefixes name the same algorithm for passwords of at most
+// 72 bytes ($2b$ fixed an OpenBSD length wrap past 255 bytes, $2y$ is
+// crypt_blowfish's name for the correct algorithm); $2x$, crypt_blowfish's
+// deliberately buggy mode, is not accepted. A match always asks for a rehash:
+// bcrypt is only read, never written.
+type bcryptHash string
+
+// parseBcrypt checks the shape and cost of a bcrypt hash. x/crypto/bcrypt
+// ignores bytes after the 60th and accepts any minor version letter, so the
+// shape is checked here: $2?$NN$ + 53 characters.
+func (h *Hasher) parseBcrypt(encoded string) (bcryptHash, error) {
+	const bcryptLen = 60
+	if len(encoded) != bcryptLen || encoded[6] != '$' {
+		return "", fmt.Errorf("%w: bcrypt: want %d bytes", ErrMalformedHash, bcryptLen)
+	}
+	c1, c2 := encoded[4], encoded[5]
+	if c1 < '0' || c1 > '9' || c2 < '0' || c2 > '9' {
+		return "", fmt.Errorf("%w: bcrypt: cost is not two digits", ErrMalformedHash)
+	}
+	cost := int(c1-'0')*10 + int(c2-'0')
+	if cost < bcrypt.MinCost || cost > h.limits.bcryptCost {
+		return "", fmt.Errorf("%w: bcrypt cost %d outside %d..%d", ErrMalformedHash, cost, bcrypt.MinCost, h.limits.bcryptCost)
+	}
+	for i := 7; i < len(encoded); i++ {
+		c := encoded[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '/') {
+			return "", fmt.Errorf("%w: bcrypt: salt or hash is not bcrypt base64", ErrMalformedHash)
+		}
+	}
+	return bcryptHash(encoded), nil
+}
+
+// check verifies password; see storedHash.
 //
 // No silent truncation: bcrypt looks at only the first 72 bytes of a
 // password, so a password longer than that never matches, even when its first
@@ -364,28 +447,7 @@ func decodeB64(s, what string, minLen, maxLen int) ([]byte, error) {
 // Python's passlib and older bcrypt releases truncated silently, so an
 // imported user who chose a password longer than 72 bytes cannot log in and
 // must reset it.
-func (h *Hasher) verifyBcrypt(password, encoded string) (ok, rehash bool, err error) {
-	// x/crypto/bcrypt ignores bytes after the 60th and accepts any minor
-	// version letter, so the shape is checked here: $2?$NN$ + 53 characters.
-	const bcryptLen = 60
-	if len(encoded) != bcryptLen || encoded[6] != '$' {
-		return false, false, fmt.Errorf("%w: bcrypt: want %d bytes", ErrMalformedHash, bcryptLen)
-	}
-	c1, c2 := encoded[4], encoded[5]
-	if c1 < '0' || c1 > '9' || c2 < '0' || c2 > '9' {
-		return false, false, fmt.Errorf("%w: bcrypt: cost is not two digits", ErrMalformedHash)
-	}
-	cost := int(c1-'0')*10 + int(c2-'0')
-	if cost < bcrypt.MinCost || cost > h.limits.bcryptCost {
-		return false, false, fmt.Errorf("%w: bcrypt cost %d outside %d..%d", ErrMalformedHash, cost, bcrypt.MinCost, h.limits.bcryptCost)
-	}
-	for i := 7; i < len(encoded); i++ {
-		c := encoded[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '/') {
-			return false, false, fmt.Errorf("%w: bcrypt: salt or hash is not bcrypt base64", ErrMalformedHash)
-		}
-	}
-
+func (b bcryptHash) check(password string, _ Params) (ok, rehash bool, err error) {
 	pw := []byte(password)
 	tooLong := len(pw) > bcryptMaxPassword
 	if tooLong {
@@ -394,15 +456,15 @@ func (h *Hasher) verifyBcrypt(password, encoded string) (ok, rehash bool, err er
 		// hash.
 		pw = pw[:bcryptMaxPassword]
 	}
-	switch cmpErr := bcrypt.CompareHashAndPassword([]byte(encoded), pw); {
+	switch cmpErr := bcrypt.CompareHashAndPassword([]byte(b), pw); {
 	case cmpErr == nil:
 		return !tooLong, !tooLong, nil
 	case errors.Is(cmpErr, bcrypt.ErrMismatchedHashAndPassword):
 		return false, false, nil
 	default:
-		// Unreachable after the checks above; kept so that a change in
-		// x/crypto surfaces as an error rather than a match. err itself is
-		// not wrapped: some of its messages quote bytes of the hash.
+		// Unreachable after parseBcrypt; kept so that a change in x/crypto
+		// surfaces as an error rather than a match. err itself is not
+		// wrapped: some of its messages quote bytes of the hash.
 		return false, false, fmt.Errorf("%w: bcrypt rejected the hash", ErrMalformedHash)
 	}
 }

@@ -2,6 +2,7 @@ package pwhash
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -173,7 +174,7 @@ func TestVerifyBcryptNoTruncation(t *testing.T) {
 	shared := strings.Repeat("x", 72)
 	hash72 := mustBcrypt(t, shared, bcrypt.MinCost)
 	if _, err := bcrypt.GenerateFromPassword([]byte(shared+"A"), bcrypt.MinCost); err == nil {
-		t.Fatal("x/crypto/bcrypt now accepts > 72 bytes; revisit verifyBcrypt")
+		t.Fatal("x/crypto/bcrypt now accepts > 72 bytes; revisit bcryptHash.check")
 	}
 	// 71 ASCII bytes and a two-byte rune: 72 runes' worth is not the limit,
 	// bytes are.
@@ -372,7 +373,10 @@ func FuzzVerify(f *testing.F) {
 	h := New(testParams)
 	// Mutated parameters must not make one iteration take seconds or
 	// allocate a gigabyte; the real bounds are tested in TestVerifyMalformed.
-	h.limits = limits{memory: 1024, time: 4, work: 2048, bcryptCost: 5}
+	h.limits = limits{
+		memory: 1024, time: 4, work: 2048, bcryptCost: 5,
+		scryptMemory: 1 << 20, scryptWork: 2 << 20, pbkdf2Iterations: 2000,
+	}
 
 	seeds := []struct{ password, encoded string }{
 		{"password", refArgon2id},
@@ -393,6 +397,21 @@ func FuzzVerify(f *testing.F) {
 		{"password", "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/"},
 		{"password", "$2a$99$" + strings.Repeat(".", 53)},
 		{"\xff\xfe", "$2a$04$" + strings.Repeat("\xff", 53)},
+		{"password", refPasslibScrypt},
+		{"password", refPHCScrypt},
+		{"", refPasslibScryptEmpty},
+		{"password", scryptPasslib(f, "password", []byte("somesalt"), 4, 8, 1, 32)},
+		{"password", "$scrypt$ln=40,r=8,p=1$c29tZXNhbHQ$AAAAAAAAAAAAAAAAAAAAAA"},
+		{"password", "$scrypt$ln=1,r=1,p=4294967295$c29tZXNhbHQ$AAAAAAAAAAAAAAAAAAAAAA"},
+		{"password", "$scrypt$ln=4,r=0,p=0$$"},
+		{"password", refPasslibPBKDF2SHA256},
+		{"password", refPasslibPBKDF2SHA512},
+		{"password", pbkdf2Passlib(f, "sha256", sha256.New, "password", []byte("somesalt"), 1000)},
+		{"password", "$pbkdf2-sha256$01212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ"},
+		{"password", "$pbkdf2-sha512$4294967295$$"},
+		{"lètmein", "pbkdf2_sha256$1000$seasalt$" + strings.Repeat("A", 43) + "="},
+		{"lètmein", pbkdf2Django(f, "lètmein", "seasalt", 1000)},
+		{"password", "pbkdf2_sha256$$$"},
 	}
 	for _, s := range seeds {
 		f.Add(s.password, s.encoded)
@@ -409,6 +428,15 @@ func FuzzVerify(f *testing.F) {
 		}
 		if rehash && !ok {
 			t.Fatal("Verify asks for a rehash without a match")
+		}
+		// ValidateHash is parse: whatever it refuses, Verify refuses, and
+		// the other way round (with the same bounds).
+		if _, perr := h.parse(encoded); (perr == nil) != (err == nil) {
+			t.Fatalf("parse error %v but Verify error %v", perr, err)
+		}
+		// Only argon2id with h's own parameters is current.
+		if ok && !rehash && !strings.HasPrefix(encoded, "$argon2id$") {
+			t.Fatal("a match of a foreign scheme does not ask for a rehash")
 		}
 		if ok && strings.HasPrefix(encoded, "$2") && len(password) > bcryptMaxPassword {
 			t.Fatalf("bcrypt matched a %d-byte password", len(password))

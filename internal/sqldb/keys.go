@@ -43,15 +43,16 @@ func (s keyStore) AddSigningKey(ctx context.Context, k *gatehouse.SigningKey, re
 	case replaces != "" && retireOld.IsZero():
 		return fmt.Errorf("add signing key %s: zero retirement time for key %s", k.ID, replaces)
 	}
-	tx, err := s.db.sql.BeginTx(ctx, nil)
+	sqlTx, err := s.db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("add signing key %s: %w", k.ID, err)
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
 
+	tx := runner{sqlTx, s.db.dialect}
 	tv := s.db.dialect.timeValue
 	if replaces != "" {
-		res, err := tx.ExecContext(ctx,
+		res, err := tx.exec(ctx,
 			`UPDATE signing_keys SET current = NULL, retires_at = ? WHERE kid = ? AND current = 1`,
 			tv(retireOld), replaces)
 		if err != nil {
@@ -65,7 +66,7 @@ func (s keyStore) AddSigningKey(ctx context.Context, k *gatehouse.SigningKey, re
 			return gatehouse.Errorf(gatehouse.CodeConflict, "add signing key %s: key %s is not current", k.ID, replaces)
 		}
 	}
-	if _, err := tx.ExecContext(ctx,
+	if _, err := tx.exec(ctx,
 		`INSERT INTO signing_keys (kid, alg, private_key, public_key, created_at, current) VALUES (?, ?, ?, ?, ?, 1)`,
 		k.ID, k.Algorithm, k.PrivateKey, k.PublicKey, tv(k.CreatedAt)); err != nil {
 		if s.db.dialect.uniqueColumn(err) == "current" {
@@ -73,7 +74,7 @@ func (s keyStore) AddSigningKey(ctx context.Context, k *gatehouse.SigningKey, re
 		}
 		return fmt.Errorf("add signing key %s: %w", k.ID, err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("add signing key %s: %w", k.ID, err)
 	}
 	return nil
@@ -82,7 +83,7 @@ func (s keyStore) AddSigningKey(ctx context.Context, k *gatehouse.SigningKey, re
 // SigningKeys returns every key, newest CreatedAt first; kid breaks ties,
 // so that the order is stable.
 func (s keyStore) SigningKeys(ctx context.Context) ([]*gatehouse.SigningKey, error) {
-	rows, err := s.db.sql.QueryContext(ctx,
+	rows, err := s.db.pool().query(ctx,
 		`SELECT kid, alg, private_key, public_key, created_at, retires_at FROM signing_keys ORDER BY created_at DESC, kid`)
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -91,16 +92,9 @@ func (s keyStore) SigningKeys(ctx context.Context) ([]*gatehouse.SigningKey, err
 	keys := []*gatehouse.SigningKey{}
 	for rows.Next() {
 		k := new(gatehouse.SigningKey)
-		// retires_at is NULL for the current key, which scanTime refuses, so
-		// it is read raw and decoded only when set.
-		var retires any
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &k.PublicKey, scanTime(&k.CreatedAt), &retires); err != nil {
+		// retires_at is NULL for the current key.
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &k.PublicKey, scanTime(&k.CreatedAt), scanNullTime(&k.RetiresAt)); err != nil {
 			return nil, fmt.Errorf("signing keys: %w", err)
-		}
-		if retires != nil {
-			if err := scanTime(&k.RetiresAt).Scan(retires); err != nil {
-				return nil, fmt.Errorf("signing key %s: retires_at: %w", k.ID, err)
-			}
 		}
 		keys = append(keys, k)
 	}

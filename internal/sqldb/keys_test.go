@@ -2,7 +2,6 @@ package sqldb_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,8 +11,10 @@ import (
 )
 
 func TestKeyStore(t *testing.T) {
-	storetest.RunKeyStore(t, func(t *testing.T) gatehouse.KeyStore {
-		return newDB(t).Keys()
+	forEachBackend(t, func(t *testing.T, b backend) {
+		storetest.RunKeyStore(t, func(t *testing.T) gatehouse.KeyStore {
+			return newDB(t, b).Keys()
+		})
 	})
 }
 
@@ -28,10 +29,15 @@ func TestKeyStoreInMemory(t *testing.T) {
 }
 
 // TestKeyStoreTwoHandles races AddSigningKey through two handles on one
-// file, as two instances would: the suite's race runs on one pool, this one
-// across pools whose connections contend for the file lock. All racers name
-// the same current key (none, or "old"); exactly one may win and be current.
+// database, as two instances would: the suite's race runs on one pool, this
+// one across pools whose connections contend for the database's locks. All
+// racers name the same current key (none, or "old"); exactly one may win and
+// be current.
 func TestKeyStoreTwoHandles(t *testing.T) {
+	forEachBackend(t, testKeyStoreTwoHandles)
+}
+
+func testKeyStoreTwoHandles(t *testing.T, b backend) {
 	created := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name     string
@@ -42,12 +48,12 @@ func TestKeyStoreTwoHandles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "gatehouse.db")
-			first := openDB(t, path)
+			url := b.url(t)
+			first := openDB(t, url)
 			if _, err := first.Migrate(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			stores := []gatehouse.KeyStore{first.Keys(), openDB(t, path).Keys()}
+			stores := []gatehouse.KeyStore{first.Keys(), openDB(t, url).Keys()}
 			if tt.replaces != "" {
 				old := &gatehouse.SigningKey{ID: tt.replaces, Algorithm: "ES256", PrivateKey: []byte("sealed"), PublicKey: []byte("public"), CreatedAt: created}
 				if err := stores[0].AddSigningKey(t.Context(), old, "", created); err != nil {
@@ -108,7 +114,11 @@ func TestKeyStoreTwoHandles(t *testing.T) {
 // stores them, and the current flag only on the current row, cleared with
 // the retirement. The schema's CHECK keeps retires_at and current in step.
 func TestSigningKeyRows(t *testing.T) {
-	db := newDB(t)
+	forEachBackend(t, testSigningKeyRows)
+}
+
+func testSigningKeyRows(t *testing.T, b backend) {
+	db := newDB(t, b)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.FixedZone("KST", 9*3600))
 	replaces := ""
@@ -133,7 +143,7 @@ func TestSigningKeyRows(t *testing.T) {
 		t.Run(tt.kid, func(t *testing.T) {
 			var created string
 			var retires, current any
-			err := db.SQL().QueryRowContext(ctx, `SELECT created_at, retires_at, current FROM signing_keys WHERE kid = ?`, tt.kid).
+			err := db.SQL().QueryRowContext(ctx, db.Bind(`SELECT `+b.timeText("created_at")+`, `+b.timeText("retires_at")+`, current FROM signing_keys WHERE kid = ?`), tt.kid).
 				Scan(&created, &retires, &current)
 			if err != nil {
 				t.Fatal(err)

@@ -11,14 +11,18 @@ import (
 
 // migrationFS holds each dialect's migrations, in migrations/<dialect>/.
 //
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
-const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+// createSchemaMigrations is the table that records the migrations applied,
+// the one table no migration creates.
+func createSchemaMigrations(d *dialect) string {
+	return `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,
 	name       TEXT    NOT NULL,
-	applied_at TEXT    NOT NULL
+	applied_at ` + d.timeType + ` NOT NULL
 )`
+}
 
 // migration is one NNNN_name.sql file.
 type migration struct {
@@ -33,8 +37,9 @@ type migration struct {
 // schema is current. On error it returns those applied before the failure.
 //
 // It is safe for several processes to migrate one database at once: each
-// migration runs under the write lock and first checks that no one has
-// recorded it meanwhile, so a racer waits and then finds it applied.
+// migration runs under a lock (SQLite's write lock, a PostgreSQL advisory
+// lock for the schema) and first checks that no one has recorded it
+// meanwhile, so a racer waits and then finds it applied.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	fsys, err := fs.Sub(migrationFS, "migrations/"+db.dialect.name)
 	if err != nil {
@@ -48,8 +53,17 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS) (applied []string, err er
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := db.sql.ExecContext(ctx, createSchemaMigrations); err != nil {
-		return nil, fmt.Errorf("migrate: create schema_migrations: %w", err)
+	// Under the lock too: two PostgreSQL sessions running CREATE TABLE IF
+	// NOT EXISTS at once can both find no table, and one then fails.
+	_, err = inTx(ctx, db, "create schema_migrations", func(tx runner) (struct{}, error) {
+		if err := tx.lock(ctx, db.dialect.lockMigrations); err != nil {
+			return struct{}{}, err
+		}
+		_, err := tx.exec(ctx, createSchemaMigrations(db.dialect))
+		return struct{}{}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	done, err := db.appliedVersions(ctx)
 	if err != nil {
@@ -70,10 +84,10 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS) (applied []string, err er
 	return applied, nil
 }
 
-// appliedVersions lets Migrate skip, without taking the write lock, what an
-// earlier start already applied: the common case at every start-up.
+// appliedVersions lets Migrate skip, without taking the lock for each, what
+// an earlier start already applied: the common case at every start-up.
 func (db *DB) appliedVersions(ctx context.Context) (map[int]bool, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	rows, err := db.pool().query(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
@@ -95,29 +109,35 @@ func (db *DB) appliedVersions(ctx context.Context) (map[int]bool, error) {
 // applyMigration applies m unless it is recorded already, and reports
 // whether it did.
 func (db *DB) applyMigration(ctx context.Context, m migration) (bool, error) {
-	// Write transactions begin IMMEDIATE (see sqliteParams), so from here on
-	// this process holds the write lock and the check below is final.
-	tx, err := db.sql.BeginTx(ctx, nil)
+	sqlTx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback()
-
+	defer sqlTx.Rollback()
+	// From here on this process holds the lock (SQLite's write lock, taken
+	// by BEGIN IMMEDIATE; PostgreSQL's advisory lock, taken now), so the
+	// check below is final.
+	tx := runner{sqlTx, db.dialect}
+	if err := tx.lock(ctx, db.dialect.lockMigrations); err != nil {
+		return false, err
+	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
 		return false, err
 	}
 	if n > 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	// A migration is the dialect's own SQL, run as it is: it has no
+	// placeholders to rewrite.
+	if _, err := sqlTx.ExecContext(ctx, m.sql); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+	if _, err := tx.exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.version, m.name, db.dialect.timeValue(db.now())); err != nil {
 		return false, err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return false, err
 	}
 	return true, nil

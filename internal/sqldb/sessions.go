@@ -24,7 +24,7 @@ const selectSession = `SELECT id, user_id, created_at, last_used_at, expires_at,
 
 func (s *sessionStore) CreateSession(ctx context.Context, ss *gatehouse.Session) error {
 	t := s.db.dialect.timeValue
-	_, err := s.db.sql.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at,
+	_, err := s.db.pool().exec(ctx, `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at,
 		absolute_expires_at, client_ip, user_agent, client_id, scope, counter, seed, rotated_at, access_expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.ID, ss.UserID, t(ss.CreatedAt), t(ss.LastUsedAt), t(ss.ExpiresAt), t(ss.AbsoluteExpiresAt),
@@ -36,27 +36,21 @@ func (s *sessionStore) CreateSession(ctx context.Context, ss *gatehouse.Session)
 }
 
 func (s *sessionStore) SessionByID(ctx context.Context, id string) (*gatehouse.Session, error) {
-	return scanSession(s.db.sql.QueryRowContext(ctx, selectSession+` WHERE id = ?`, id))
+	return scanSession(s.db.pool().queryRow(ctx, selectSession+` WHERE id = ?`, id))
 }
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanSession(row rowScanner) (*gatehouse.Session, error) {
 	ss := new(gatehouse.Session)
-	var revokedAt sql.NullString
 	err := row.Scan(&ss.ID, &ss.UserID, scanTime(&ss.CreatedAt), scanTime(&ss.LastUsedAt), scanTime(&ss.ExpiresAt),
 		scanTime(&ss.AbsoluteExpiresAt), &ss.ClientIP, &ss.UserAgent, &ss.ClientID, &ss.Scope, &ss.Counter, &ss.Seed,
-		scanTime(&ss.RotatedAt), scanTime(&ss.AccessExpiresAt), &revokedAt, &ss.RevokeReason)
+		scanTime(&ss.RotatedAt), scanTime(&ss.AccessExpiresAt), scanNullTime(&ss.RevokedAt), &ss.RevokeReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "session: no such session")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("scan session: %w", err)
-	}
-	if revokedAt.Valid {
-		if err := scanTime(&ss.RevokedAt).Scan(revokedAt.String); err != nil {
-			return nil, err
-		}
 	}
 	return ss, nil
 }
@@ -67,9 +61,9 @@ const liveAt = `revoked_at IS NULL AND expires_at > ? AND absolute_expires_at > 
 
 func (s *sessionStore) RotateSession(ctx context.Context, id string, from int64, at, expiresAt, accessExpiresAt time.Time) (*gatehouse.Session, error) {
 	t := s.db.dialect.timeValue
-	return inTx(ctx, s.db, "rotate session", func(tx *sql.Tx) (*gatehouse.Session, error) {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET counter = counter + 1, rotated_at = ?, last_used_at = ?,
-			expires_at = ?, access_expires_at = MAX(access_expires_at, ?)
+	return inTx(ctx, s.db, "rotate session", func(tx runner) (*gatehouse.Session, error) {
+		res, err := tx.exec(ctx, `UPDATE sessions SET counter = counter + 1, rotated_at = ?, last_used_at = ?,
+			expires_at = ?, access_expires_at = `+s.db.dialect.greatest+`(access_expires_at, ?)
 			WHERE id = ? AND counter = ? AND `+liveAt,
 			t(at), t(at), t(expiresAt), t(accessExpiresAt), id, from, t(at), t(at))
 		if err != nil {
@@ -79,7 +73,7 @@ func (s *sessionStore) RotateSession(ctx context.Context, id string, from int64,
 			return nil, err
 		} else if n == 0 {
 			// Tell a lost race from a dead session.
-			ss, err := scanSession(tx.QueryRowContext(ctx, selectSession+` WHERE id = ?`, id))
+			ss, err := scanSession(tx.queryRow(ctx, selectSession+` WHERE id = ?`, id))
 			if err != nil {
 				return nil, err
 			}
@@ -88,24 +82,24 @@ func (s *sessionStore) RotateSession(ctx context.Context, id string, from int64,
 			}
 			return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "rotate session: not live")
 		}
-		return scanSession(tx.QueryRowContext(ctx, selectSession+` WHERE id = ?`, id))
+		return scanSession(tx.queryRow(ctx, selectSession+` WHERE id = ?`, id))
 	})
 }
 
 func (s *sessionStore) TouchSession(ctx context.Context, id string, at, accessExpiresAt time.Time) error {
 	t := s.db.dialect.timeValue
-	res, err := s.db.sql.ExecContext(ctx, `UPDATE sessions SET last_used_at = ?, access_expires_at = MAX(access_expires_at, ?)
+	res, err := s.db.pool().exec(ctx, `UPDATE sessions SET last_used_at = ?, access_expires_at = `+s.db.dialect.greatest+`(access_expires_at, ?)
 		WHERE id = ? AND `+liveAt, t(at), t(accessExpiresAt), id, t(at), t(at))
 	return expectRow(res, err, "touch session")
 }
 
 func (s *sessionStore) RevokeSession(ctx context.Context, id string, userID int64, reason string, at time.Time) error {
-	_, err := inTx(ctx, s.db, "revoke session", func(tx *sql.Tx) (int, error) {
+	_, err := inTx(ctx, s.db, "revoke session", func(tx runner) (int, error) {
 		where, args := `id = ?`, []any{id}
 		if userID != 0 {
 			where, args = `id = ? AND user_id = ?`, []any{id, userID}
 		}
-		n, err := revokeWhere(ctx, tx, s.db, where, args, reason, at)
+		n, err := revokeWhere(ctx, tx, where, args, reason, at)
 		if err == nil && n == 0 {
 			err = gatehouse.Errorf(gatehouse.CodeNotFound, "revoke session: no such live session")
 		}
@@ -115,34 +109,68 @@ func (s *sessionStore) RevokeSession(ctx context.Context, id string, userID int6
 }
 
 func (s *sessionStore) RevokeUserSessions(ctx context.Context, userID int64, except, reason string, at time.Time) (int, error) {
-	return inTx(ctx, s.db, "revoke user sessions", func(tx *sql.Tx) (int, error) {
-		return revokeWhere(ctx, tx, s.db, `user_id = ? AND id <> ?`, []any{userID, except}, reason, at)
+	return inTx(ctx, s.db, "revoke user sessions", func(tx runner) (int, error) {
+		return revokeWhere(ctx, tx, `user_id = ? AND id <> ?`, []any{userID, except}, reason, at)
 	})
 }
 
 // revokeWhere revokes the unrevoked sessions matching where (with args) and
 // appends to the revocation log those whose access tokens may still be valid.
 // It returns how many sessions it revoked.
-func revokeWhere(ctx context.Context, tx *sql.Tx, db *DB, where string, args []any, reason string, at time.Time) (int, error) {
-	t := db.dialect.timeValue
-	if _, err := tx.ExecContext(ctx, `INSERT INTO revocations (session_id, user_id, revoked_at, expires_at)
-		SELECT id, user_id, ?, access_expires_at FROM sessions
-		WHERE revoked_at IS NULL AND access_expires_at > ? AND `+where,
-		append([]any{t(at), t(at)}, args...)...); err != nil {
-		return 0, fmt.Errorf("log revocations: %w", err)
+//
+// The log is written from what the UPDATE returns, not read from sessions
+// beforehand: in PostgreSQL a concurrent RotateSession could commit between
+// such a read and the UPDATE, and the log would then record an expiry
+// earlier than that of the access token the rotation handed out. The UPDATE
+// sees the latest row, and once it has run the session can no longer be
+// rotated or touched, both of which require it to be live.
+func revokeWhere(ctx context.Context, tx runner, where string, args []any, reason string, at time.Time) (int, error) {
+	t := tx.d.timeValue
+	// RevocationsSince takes the largest seq in the log as proof that
+	// every smaller one is committed. SQLite commits one writer at a time,
+	// so it holds there. In PostgreSQL a transaction can take seq 5 and
+	// commit after another took 6 and committed; a follower reading in
+	// between would move its cursor to 6 and never see 5. So writers of the
+	// log take turns: each takes its seqs and commits while holding a lock
+	// that the next waits for. Revocations are rare (logout, password
+	// change), so the turns cost little.
+	if err := tx.lock(ctx, tx.d.lockRevocations); err != nil {
+		return 0, fmt.Errorf("lock revocation log: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
-		WHERE revoked_at IS NULL AND `+where, append([]any{t(at), reason}, args...)...)
+	rows, err := tx.query(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+		WHERE revoked_at IS NULL AND `+where+` RETURNING id, user_id, access_expires_at`,
+		append([]any{t(at), reason}, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	var revs []gatehouse.Revocation
+	n := 0
+	for rows.Next() {
+		var r gatehouse.Revocation
+		if err := rows.Scan(&r.SessionID, &r.UserID, scanTime(&r.ExpiresAt)); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("revoke sessions: %w", err)
+		}
+		n++
+		if r.ExpiresAt.After(at) {
+			revs = append(revs, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	for _, r := range revs {
+		if _, err := tx.exec(ctx, `INSERT INTO revocations (session_id, user_id, revoked_at, expires_at) VALUES (?, ?, ?, ?)`,
+			r.SessionID, r.UserID, t(at), t(r.ExpiresAt)); err != nil {
+			return 0, fmt.Errorf("log revocations: %w", err)
+		}
+	}
+	return n, nil
 }
 
 func (s *sessionStore) ListSessions(ctx context.Context, userID int64, now time.Time) ([]*gatehouse.Session, error) {
 	t := s.db.dialect.timeValue
-	rows, err := s.db.sql.QueryContext(ctx, selectSession+` WHERE user_id = ? AND `+liveAt+` ORDER BY created_at DESC, id`,
+	rows, err := s.db.pool().query(ctx, selectSession+` WHERE user_id = ? AND `+liveAt+` ORDER BY created_at DESC, id`,
 		userID, t(now), t(now))
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
@@ -161,10 +189,12 @@ func (s *sessionStore) ListSessions(ctx context.Context, userID int64, now time.
 
 func (s *sessionStore) RevocationsSince(ctx context.Context, seq int64, now time.Time) ([]gatehouse.Revocation, int64, error) {
 	// The cursor is read first and the rows are bounded by it, so the two
-	// agree without a transaction: SQLite commits writers one at a time, so
-	// every seq up to the maximum read is already committed.
+	// agree without a transaction: every seq up to the maximum read is
+	// already committed, since SQLite commits writers one at a time and
+	// PostgreSQL's writers of the log take turns (see revokeWhere). A later
+	// statement sees at least what an earlier one saw.
 	var cursor int64
-	if err := s.db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM revocations`).Scan(&cursor); err != nil {
+	if err := s.db.pool().queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM revocations`).Scan(&cursor); err != nil {
 		return nil, 0, fmt.Errorf("revocations since: %w", err)
 	}
 	if cursor <= seq {
@@ -172,7 +202,7 @@ func (s *sessionStore) RevocationsSince(ctx context.Context, seq int64, now time
 		// the caller's to notice.
 		return nil, cursor, nil
 	}
-	rows, err := s.db.sql.QueryContext(ctx, `SELECT seq, session_id, user_id, revoked_at, expires_at FROM revocations
+	rows, err := s.db.pool().query(ctx, `SELECT seq, session_id, user_id, revoked_at, expires_at FROM revocations
 		WHERE seq > ? AND seq <= ? AND expires_at > ? ORDER BY seq`, seq, cursor, s.db.dialect.timeValue(now))
 	if err != nil {
 		return nil, 0, fmt.Errorf("revocations since: %w", err)
@@ -193,17 +223,17 @@ func (s *sessionStore) RevocationsSince(ctx context.Context, seq int64, now time
 }
 
 func (s *sessionStore) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
-	return inTx(ctx, s.db, "prune sessions", func(tx *sql.Tx) (int64, error) {
+	return inTx(ctx, s.db, "prune sessions", func(tx runner) (int64, error) {
 		t := s.db.dialect.timeValue(before)
 		// A session is kept while any of its access tokens may be valid, so
 		// that a later revocation (user deleted, password changed) still
 		// reaches the log.
-		a, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE (expires_at < ? OR absolute_expires_at < ? OR revoked_at IS NOT NULL)
+		a, err := tx.exec(ctx, `DELETE FROM sessions WHERE (expires_at < ? OR absolute_expires_at < ? OR revoked_at IS NOT NULL)
 			AND access_expires_at < ?`, t, t, t)
 		if err != nil {
 			return 0, err
 		}
-		b, err := tx.ExecContext(ctx, `DELETE FROM revocations WHERE expires_at < ?`, t)
+		b, err := tx.exec(ctx, `DELETE FROM revocations WHERE expires_at < ?`, t)
 		if err != nil {
 			return 0, err
 		}
@@ -214,14 +244,14 @@ func (s *sessionStore) PruneSessions(ctx context.Context, before time.Time) (int
 }
 
 // inTx runs fn in a write transaction: begin, defer rollback, commit last.
-func inTx[T any](ctx context.Context, db *DB, op string, fn func(*sql.Tx) (T, error)) (T, error) {
+func inTx[T any](ctx context.Context, db *DB, op string, fn func(tx runner) (T, error)) (T, error) {
 	var zero T
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return zero, fmt.Errorf("%s: begin: %w", op, err)
 	}
 	defer tx.Rollback()
-	v, err := fn(tx)
+	v, err := fn(runner{tx, db.dialect})
 	if err != nil {
 		var ge *gatehouse.Error
 		if errors.As(err, &ge) {

@@ -1,11 +1,15 @@
 package sqldb
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -15,11 +19,54 @@ import (
 
 var sqliteDialect = dialect{
 	name:         "sqlite",
-	driver:       "sqlite",
 	uniqueColumn: sqliteUniqueColumn,
 	// SQLite has no timestamp type; fixed-width text sorts and reads back
 	// exactly, and matches the form SQLite's own date functions use.
 	timeValue: func(t time.Time) any { return t.UTC().Format(timeLayout) },
+	timeType:  "TEXT",
+	// SQLite's MAX with two arguments is the scalar maximum, not the
+	// aggregate.
+	greatest: "MAX",
+	// Write transactions begin IMMEDIATE (see sqliteParams): each holds the
+	// database's one write lock from its start, so no locks need taking.
+}
+
+// openSQLite opens the SQLite database named by url (see Open).
+func openSQLite(ctx context.Context, url string) (*sql.DB, error) {
+	path, dsn, err := parseSQLiteURL(url)
+	if err != nil {
+		return nil, err
+	}
+	if path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	// Each SQLite connection holds its own page cache and runs on the calling
+	// goroutine, so connections beyond the CPUs cost memory without adding
+	// throughput (writers are serialised by SQLite anyway). Idle connections
+	// are kept rather than reopened because each reopen replays the pragmas
+	// and forgets the prepared statements.
+	n := max(4, runtime.GOMAXPROCS(0))
+	if path == "" {
+		// An in-memory (or temporary) database belongs to the connection
+		// that opened it; a second connection would see another, empty one.
+		n = 1
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+
+	// Ping opens the first connection, so an unreadable file or a file that
+	// is not a database fails here rather than on the first request.
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return sqlDB, nil
 }
 
 // sqliteParams configure every connection of the pool, since the driver
@@ -69,7 +116,7 @@ func parseSQLiteURL(raw string) (path, dsn string, err error) {
 	default:
 		// Only the scheme is echoed: the rest of a URL may hold a password.
 		if s := urlScheme.FindString(raw); s != "" {
-			return "", "", fmt.Errorf("%w %q (want sqlite://, file: or a path ending .db or .sqlite)",
+			return "", "", fmt.Errorf("%w %q (want postgres://, sqlite://, file: or a path ending .db or .sqlite)",
 				errUnsupportedURL, strings.TrimSuffix(s, ":"))
 		}
 		return "", "", fmt.Errorf("%w: %q is neither a URL nor a path ending .db or .sqlite", errUnsupportedURL, raw)

@@ -10,8 +10,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-// userStore is the gatehouse.UserStore of a DB. Every method is a single
-// statement, so none needs a transaction of its own.
+// userStore is the gatehouse.UserStore of a DB. The methods that are a
+// single statement run it on the pool; the others (an import, a change that
+// revokes sessions) each run in one transaction.
 type userStore struct {
 	db *DB
 	// byID is prepared once and kept: UserByID runs on every authenticated
@@ -29,7 +30,7 @@ const selectUser = `SELECT id, username, username_key, email, email_key, hashed_
 func (s *userStore) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	now := s.db.now()
 	var id int64
-	err := s.db.sql.QueryRowContext(ctx,
+	err := s.db.pool().queryRow(ctx,
 		`INSERT INTO users (username, username_key, email, email_key, hashed_password, is_active, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(now),
@@ -49,37 +50,36 @@ func (s *userStore) CreateUser(ctx context.Context, u *gatehouse.User) error {
 }
 
 // ImportUser inserts a user from another system; see gatehouse.UserStore.
-// The unique constraints decide again here: an import racing a registration
-// of the same name simply finds the name taken.
+//
+// The unique constraints decide here too, through ON CONFLICT DO NOTHING
+// rather than a look-up first: an import racing a registration of the same
+// name finds the name taken, and nothing fails, which matters in
+// PostgreSQL, where a failed statement aborts its whole transaction. The
+// first INSERT keeps u.ID and does nothing if the id or a key is taken; the
+// second takes a new id, so only a key can stop it.
 func (s *userStore) ImportUser(ctx context.Context, u *gatehouse.User) (bool, error) {
 	created := u.CreatedAt.UTC().Truncate(time.Microsecond)
 	if created.IsZero() {
 		created = s.db.now()
 	}
-	return inTx(ctx, s.db, "import user", func(tx *sql.Tx) (bool, error) {
-		var taken int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE username_key = ? OR email_key = ?`, u.UsernameKey, u.EmailKey).Scan(&taken)
-		if err != nil || taken > 0 {
-			return false, err
-		}
-		idFree := false
-		if u.ID > 0 {
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = ?`, u.ID).Scan(&taken); err != nil {
-				return false, err
-			}
-			idFree = taken == 0
-		}
+	args := []any{u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(created)}
+	return inTx(ctx, s.db, "import user", func(tx runner) (bool, error) {
 		var id int64
-		if idFree {
-			err = tx.QueryRowContext(ctx, `INSERT INTO users (id, username, username_key, email, email_key, hashed_password, is_active, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-				u.ID, u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(created)).Scan(&id)
-		} else {
-			err = tx.QueryRowContext(ctx, `INSERT INTO users (username, username_key, email, email_key, hashed_password, is_active, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-				u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(created)).Scan(&id)
+		err := sql.ErrNoRows
+		if u.ID > 0 {
+			if reserve := s.db.dialect.reserveID; reserve != nil {
+				if err := reserve(ctx, tx, u.ID); err != nil {
+					return false, err
+				}
+			}
+			err = tx.queryRow(ctx, `INSERT INTO users (id, username, username_key, email, email_key, hashed_password, is_active, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, append([]any{u.ID}, args...)...).Scan(&id)
 		}
-		if col := s.db.dialect.uniqueColumn(err); col == "username_key" || col == "email_key" {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.queryRow(ctx, `INSERT INTO users (username, username_key, email, email_key, hashed_password, is_active, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, args...).Scan(&id)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
 		if err != nil {
@@ -101,12 +101,12 @@ func (s *userStore) UserByID(ctx context.Context, id int64) (*gatehouse.User, er
 
 // UserByUsername returns the user whose username_key is key.
 func (s *userStore) UserByUsername(ctx context.Context, key string) (*gatehouse.User, error) {
-	return scanUser(s.db.sql.QueryRowContext(ctx, selectUser+` WHERE username_key = ?`, key), "username")
+	return scanUser(s.db.pool().queryRow(ctx, selectUser+` WHERE username_key = ?`, key), "username")
 }
 
 // UserByEmail returns the user whose email_key is key.
 func (s *userStore) UserByEmail(ctx context.Context, key string) (*gatehouse.User, error) {
-	return scanUser(s.db.sql.QueryRowContext(ctx, selectUser+` WHERE email_key = ?`, key), "email")
+	return scanUser(s.db.pool().queryRow(ctx, selectUser+` WHERE email_key = ?`, key), "email")
 }
 
 // scanUser reads the one row of a selectUser query. The cause of a not-found
@@ -156,13 +156,28 @@ func (s *userStore) DeleteUser(ctx context.Context, id int64) error {
 
 // changeAndRevoke revokes the sessions of user id except keep, then runs
 // query (whose last placeholder is id), in one transaction; CodeNotFound when
-// the query touched no row.
+// there is no such user.
+//
+// The user's row is locked first, where the dialect has row locks, because
+// a session created meanwhile would escape the revocation: in PostgreSQL a
+// login committing between the revocation and a DELETE would have its
+// session removed by the cascade without a word in the revocation log. A
+// CreateSession for the user now waits (its foreign key check needs the
+// row) and then fails, the user being gone, or comes after the change, as
+// in SQLite, where this whole transaction excludes every other writer.
 func (s *userStore) changeAndRevoke(ctx context.Context, op string, id int64, at time.Time, keep, reason, query string, args ...any) error {
-	_, err := inTx(ctx, s.db, op, func(tx *sql.Tx) (int, error) {
-		if _, err := revokeWhere(ctx, tx, s.db, `user_id = ? AND id <> ?`, []any{id, keep}, reason, at); err != nil {
+	_, err := inTx(ctx, s.db, op, func(tx runner) (int, error) {
+		var found int64
+		err := tx.queryRow(ctx, `SELECT id FROM users WHERE id = ?`+s.db.dialect.forUpdate, id).Scan(&found)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, gatehouse.Errorf(gatehouse.CodeNotFound, "%s %d: no such user", op, id)
+		} else if err != nil {
 			return 0, err
 		}
-		res, err := tx.ExecContext(ctx, query, append(args, id)...)
+		if _, err := revokeWhere(ctx, tx, `user_id = ? AND id <> ?`, []any{id, keep}, reason, at); err != nil {
+			return 0, err
+		}
+		res, err := tx.exec(ctx, query, append(args, id)...)
 		if err := expectRow(res, err, op); gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 			return 0, gatehouse.Errorf(gatehouse.CodeNotFound, "%s %d: no such user", op, id)
 		} else if err != nil {
@@ -178,7 +193,7 @@ func (s *userStore) changeAndRevoke(ctx context.Context, op string, id int64, at
 // count a row the WHERE matched even when the new value equals the old, so
 // setting what is already set is not mistaken for a missing user.
 func (s *userStore) change(ctx context.Context, op string, id int64, query string, args ...any) error {
-	res, err := s.db.sql.ExecContext(ctx, query, append(args, id)...)
+	res, err := s.db.pool().exec(ctx, query, append(args, id)...)
 	if err != nil {
 		return fmt.Errorf("%s %d: %w", op, id, err)
 	}

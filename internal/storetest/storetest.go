@@ -1,6 +1,8 @@
 // Package storetest is the conformance suite every gatehouse store must
 // pass. A store's own tests call Run with a constructor; the suite holds the
-// behaviour the use cases rely on and the store interfaces document.
+// behaviour the use cases rely on and the store interfaces document. It also
+// gives the tests of any package a PostgreSQL schema of their own
+// (PostgresURL), when GATEHOUSE_TEST_POSTGRES_URL names a server.
 package storetest
 
 import (
@@ -32,6 +34,9 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.UserStore) {
 		{"IDsNotReused", testIDsNotReused},
 		{"UnicodeRoundTrip", testUnicodeRoundTrip},
 		{"ConcurrentCreate", testConcurrentCreate},
+		{"Import", testImport},
+		{"ImportedIDNotGenerated", testImportedIDNotGenerated},
+		{"ConcurrentImport", testConcurrentImport},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,6 +421,197 @@ func testConcurrentCreate(t *testing.T, s gatehouse.UserStore) {
 				t.Errorf("%d of %d CreateUser calls succeeded, want exactly 1", won, n)
 			}
 		})
+	}
+}
+
+// testImport imports users as from another system: the id kept when free,
+// the hash and CreatedAt as given, and a second run changing nothing.
+func testImport(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	existing := mustCreate(t, s, newUser("existing"))
+	kst := time.FixedZone("KST", 9*60*60)
+
+	kept := newUser("Kept")
+	kept.ID = existing.ID + 1000
+	kept.PasswordHash = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"
+	kept.IsActive = false
+	kept.CreatedAt = time.Date(2020, 5, 6, 16, 7, 8, 123456789, kst)
+	t.Run("KeepsFreeID", func(t *testing.T) {
+		want := *kept
+		// Stores keep microseconds, and truncate rather than round.
+		want.CreatedAt = time.Date(2020, 5, 6, 7, 7, 8, 123456000, time.UTC)
+		mustImport(t, s, kept, true)
+		if kept.ID != want.ID || !kept.CreatedAt.Equal(want.CreatedAt) {
+			t.Errorf("ImportUser set ID = %d, CreatedAt = %v; want %d, %v", kept.ID, kept.CreatedAt, want.ID, want.CreatedAt)
+		}
+		got, err := s.UserByID(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUser(t, got, &want)
+	})
+	t.Run("NewIDWhenTaken", func(t *testing.T) {
+		u := newUser("Moved")
+		u.ID = existing.ID
+		mustImport(t, s, u, true)
+		if u.ID <= 0 || u.ID == existing.ID || u.ID == kept.ID {
+			t.Fatalf("imported user got ID %d; want a new one (%d and %d are taken)", u.ID, existing.ID, kept.ID)
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUser(t, got, u)
+		got, err = s.UserByID(ctx, existing.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUser(t, got, existing)
+	})
+	t.Run("NoIDNoCreatedAt", func(t *testing.T) {
+		u := newUser("Fresh")
+		before := time.Now()
+		mustImport(t, s, u, true)
+		after := time.Now()
+		if u.ID <= 0 || u.CreatedAt.Before(before.Add(-time.Second)) || u.CreatedAt.After(after.Add(time.Second)) {
+			t.Errorf("ImportUser set ID = %d, CreatedAt = %v; want an id and a time between %v and %v", u.ID, u.CreatedAt, before, after)
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUser(t, got, u)
+	})
+
+	// Run again, the import must change nothing: whether it meets the same
+	// user, or another holding one of its keys. The ids asked for are far
+	// from those generated above, and must stay free.
+	free := []int64{kept.ID + 100, kept.ID + 200, kept.ID + 300}
+	again := []struct {
+		name string
+		user func() *gatehouse.User
+	}{
+		{"SameUser", func() *gatehouse.User { u := *kept; return &u }},
+		{"SameUsernameKey", func() *gatehouse.User {
+			u := newUser("kept")
+			u.ID, u.Username, u.Email, u.EmailKey = free[0], "KEPT", "other@example.com", "other@example.com"
+			return u
+		}},
+		{"SameEmailKey", func() *gatehouse.User {
+			u := newUser("other")
+			u.ID, u.Email, u.EmailKey = free[1], "KEPT@example.com", kept.EmailKey
+			return u
+		}},
+		{"SameKeysFreeID", func() *gatehouse.User { u := *kept; u.ID = free[2]; return &u }},
+	}
+	for _, tt := range again {
+		t.Run("Again/"+tt.name, func(t *testing.T) {
+			mustImport(t, s, tt.user(), false)
+			got, err := s.UserByUsername(ctx, kept.UsernameKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkUser(t, got, kept)
+			for _, id := range free {
+				u, err := s.UserByID(ctx, id)
+				checkNotFound(t, u, err)
+			}
+			u, err := s.UserByUsername(ctx, "other")
+			checkNotFound(t, u, err)
+		})
+	}
+}
+
+// testImportedIDNotGenerated imports ids ahead of any the store generated,
+// as an import into a new database does, and then creates users: none may
+// collide with an imported id, nor get one again once its user is deleted
+// (a token naming the deleted user must not come to name a new one).
+func testImportedIDNotGenerated(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	imported := map[int64]bool{}
+	for _, id := range []int64{3, 7} {
+		u := newUser(fmt.Sprint("imported", id))
+		u.ID = id
+		mustImport(t, s, u, true)
+		if u.ID != id {
+			t.Fatalf("import into an empty store moved id %d to %d", id, u.ID)
+		}
+		imported[id] = true
+	}
+	if err := s.DeleteUser(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		u := mustCreate(t, s, newUser(fmt.Sprint("created", i)))
+		if imported[u.ID] {
+			t.Errorf("CreateUser generated id %d, which was imported", u.ID)
+		}
+	}
+}
+
+// testConcurrentImport runs one import from many goroutines at once, as
+// two import jobs might, while others register: exactly one import
+// creates the user, the others report it exists, and no call fails.
+func testConcurrentImport(t *testing.T, s gatehouse.UserStore) {
+	const n = 10
+	ctx := t.Context()
+	created := make([]bool, n)
+	errs := make([]error, 2*n)
+	ids := make([]int64, 2*n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			u := newUser("imported")
+			u.ID = 500
+			<-start
+			created[i], errs[i] = s.ImportUser(ctx, u)
+			if created[i] {
+				ids[i] = u.ID
+			}
+		})
+		wg.Go(func() {
+			u := newUser(fmt.Sprint("registered", i))
+			<-start
+			errs[n+i] = s.CreateUser(ctx, u)
+			ids[n+i] = u.ID
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	won := 0
+	for _, c := range created {
+		if c {
+			won++
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d imports created the user, want 1", won, n)
+	}
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		if id != 0 && seen[id] {
+			t.Errorf("id %d handed out twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+// mustImport imports u and reports unless ImportUser succeeds with created
+// as wanted.
+func mustImport(tb testing.TB, s gatehouse.UserStore, u *gatehouse.User, want bool) {
+	tb.Helper()
+	created, err := s.ImportUser(tb.Context(), u)
+	if err != nil {
+		tb.Fatalf("ImportUser(%q): %v", u.Username, err)
+	}
+	if created != want {
+		tb.Errorf("ImportUser(%q) created = %v, want %v", u.Username, created, want)
 	}
 }
 
