@@ -26,6 +26,12 @@ type UserStore interface {
 	// code CodeNotFound.
 	UserByEmail(ctx context.Context, key string) (*User, error)
 
+	// ListUsers returns up to limit users (limit > 0) whose id is greater
+	// than after, in ascending id order; none is an empty result, not an
+	// error. Paging by id rather than by offset keeps each page one index
+	// scan and never repeats or skips a user while others are added.
+	ListUsers(ctx context.Context, after int64, limit int) ([]*User, error)
+
 	// SetPasswordHash replaces the stored hash of user id (after a rehash or a
 	// password change). It returns an *Error with code CodeNotFound if there is
 	// no such user.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -151,9 +152,7 @@ func TestRedisOutage(t *testing.T) {
 		return time.Since(start)
 	}
 
-	if d := revokeAndCheck(t, 0); d > 0 {
-		t.Logf("with Redis: refused on the next request")
-	}
+	revokeAndCheck(t, 0) // with Redis: refused on the very next request
 	redis.stop()
 	took := revokeAndCheck(t, 3*time.Second)
 	t.Logf("Redis down: B refused the revoked token after %v (database sync interval 1s)", took)
@@ -175,8 +174,10 @@ func TestRedisOutage(t *testing.T) {
 }
 
 // redisServer is a Redis of the test's own, which it can stop and restart.
+// It listens on a Unix socket: no port to race other processes for between
+// a stop and the restart.
 type redisServer struct {
-	port int
+	sock string
 	url  string
 	cmd  *exec.Cmd
 	dir  string
@@ -187,8 +188,9 @@ func startRedis(t *testing.T) *redisServer {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed: this test runs a Redis of its own")
 	}
-	r := &redisServer{port: freePort(t), dir: t.TempDir()}
-	r.url = fmt.Sprintf("redis://127.0.0.1:%d/0", r.port)
+	r := &redisServer{dir: t.TempDir()}
+	r.sock = filepath.Join(r.dir, "redis.sock")
+	r.url = "unix://" + r.sock
 	r.restart(t)
 	t.Cleanup(r.stop)
 	return r
@@ -196,12 +198,12 @@ func startRedis(t *testing.T) *redisServer {
 
 func (r *redisServer) restart(t *testing.T) {
 	t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.dir)
+	r.cmd = exec.Command("redis-server", "--port", "0", "--unixsocket", r.sock, "--save", "", "--appendonly", "no", "--dir", r.dir)
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	if !waitFor(5*time.Second, func() bool {
-		out, err := exec.Command("redis-cli", "-p", fmt.Sprint(r.port), "ping").Output()
+		out, err := exec.Command("redis-cli", "-s", r.sock, "ping").Output()
 		return err == nil && strings.TrimSpace(string(out)) == "PONG"
 	}) {
 		t.Fatal("redis-server did not start")
@@ -259,12 +261,28 @@ http {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	// A file, not a pipe: nginx's workers inherit the descriptors, and a
+	// pipe held open by them would keep Wait from returning.
+	logFile, err := os.Create(filepath.Join(dir, "stderr.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		// SIGTERM: nginx's fast shutdown, which stops the workers too.
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if !waitFor(5*time.Second, func() bool {
 		res, err := http.Get(base + "/healthz")
@@ -275,7 +293,8 @@ http {
 		return res.StatusCode == http.StatusOK
 	}) {
 		errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		t.Fatalf("nginx did not come up:\n%s\n%s", logs.String(), errLog)
+		out, _ := os.ReadFile(filepath.Join(dir, "stderr.log"))
+		t.Fatalf("nginx did not come up:\n%s\n%s", out, errLog)
 	}
 	return base
 }

@@ -114,6 +114,11 @@ func (c *UserCache) ImportUser(ctx context.Context, u *gatehouse.User) (bool, er
 	return c.next.ImportUser(ctx, u)
 }
 
+// ListUsers passes through: listings are for operators, not the hot path.
+func (c *UserCache) ListUsers(ctx context.Context, after int64, limit int) ([]*gatehouse.User, error) {
+	return c.next.ListUsers(ctx, after, limit)
+}
+
 // UserByUsername passes through (used by login, which hashes anyway).
 func (c *UserCache) UserByUsername(ctx context.Context, key string) (*gatehouse.User, error) {
 	return c.next.UserByUsername(ctx, key)

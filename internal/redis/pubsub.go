@@ -144,6 +144,11 @@ func (u *Users) UserByID(ctx context.Context, id int64) (*gatehouse.User, error)
 }
 
 // UserByUsername passes through.
+// ListUsers passes through.
+func (u *Users) ListUsers(ctx context.Context, after int64, limit int) ([]*gatehouse.User, error) {
+	return u.next.ListUsers(ctx, after, limit)
+}
+
 func (u *Users) UserByUsername(ctx context.Context, key string) (*gatehouse.User, error) {
 	return u.next.UserByUsername(ctx, key)
 }

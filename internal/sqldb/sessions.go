@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -22,17 +23,30 @@ const selectSession = `SELECT id, user_id, created_at, last_used_at, expires_at,
 	client_ip, user_agent, client_id, scope, counter, seed, rotated_at, access_expires_at,
 	revoked_at, revoke_reason FROM sessions`
 
+// CreateSession inserts ss. Its client-supplied text is stored as clientText
+// makes it.
 func (s *sessionStore) CreateSession(ctx context.Context, ss *gatehouse.Session) error {
 	t := s.db.dialect.timeValue
 	_, err := s.db.pool().exec(ctx, `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at,
 		absolute_expires_at, client_ip, user_agent, client_id, scope, counter, seed, rotated_at, access_expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.ID, ss.UserID, t(ss.CreatedAt), t(ss.LastUsedAt), t(ss.ExpiresAt), t(ss.AbsoluteExpiresAt),
-		ss.ClientIP, ss.UserAgent, ss.ClientID, ss.Scope, ss.Counter, ss.Seed, t(ss.RotatedAt), t(ss.AccessExpiresAt))
+		clientText(ss.ClientIP), clientText(ss.UserAgent), clientText(ss.ClientID), clientText(ss.Scope),
+		ss.Counter, ss.Seed, t(ss.RotatedAt), t(ss.AccessExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
+}
+
+// clientText returns s, text that came from a client (a User-Agent header
+// may carry any byte from 0x80 up, a form field a NUL), with each NUL and
+// each run of bytes that are not UTF-8 replaced by U+FFFD. PostgreSQL
+// refuses such text outright, and a login must not fail for its user agent;
+// SQLite would keep it, but is made to store the same, so that a session
+// reads back alike from both.
+func clientText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func (s *sessionStore) SessionByID(ctx context.Context, id string) (*gatehouse.Session, error) {
@@ -233,7 +247,10 @@ func (s *sessionStore) PruneSessions(ctx context.Context, before time.Time) (int
 		if err != nil {
 			return 0, err
 		}
-		b, err := tx.exec(ctx, `DELETE FROM revocations WHERE expires_at < ?`, t)
+		// The newest entry is kept whatever its age: it carries the log's
+		// cursor, and followers reading a lower maximum would take it for a
+		// restored database and start over.
+		b, err := tx.exec(ctx, `DELETE FROM revocations WHERE expires_at < ? AND seq < (SELECT MAX(seq) FROM revocations)`, t)
 		if err != nil {
 			return 0, err
 		}

@@ -109,10 +109,34 @@ func (s *userStore) UserByEmail(ctx context.Context, key string) (*gatehouse.Use
 	return scanUser(s.db.pool().queryRow(ctx, selectUser+` WHERE email_key = ?`, key), "email")
 }
 
+// ListUsers returns a page of users by ascending id.
+func (s *userStore) ListUsers(ctx context.Context, after int64, limit int) ([]*gatehouse.User, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("list users: limit %d must be positive", limit)
+	}
+	rows, err := s.db.pool().query(ctx, selectUser+` WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	users := []*gatehouse.User{}
+	for rows.Next() {
+		u, err := scanUser(rows, "id")
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return users, nil
+}
+
 // scanUser reads the one row of a selectUser query. The cause of a not-found
 // error names the kind of key but not the key: causes are logged, and a
 // username or email address is personal data.
-func scanUser(row *sql.Row, by string) (*gatehouse.User, error) {
+func scanUser(row rowScanner, by string) (*gatehouse.User, error) {
 	u := new(gatehouse.User)
 	err := row.Scan(&u.ID, &u.Username, &u.UsernameKey, &u.Email, &u.EmailKey, &u.PasswordHash, &u.IsActive,
 		scanTime(&u.CreatedAt))

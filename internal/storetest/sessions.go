@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ func RunSessionStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		test func(t *testing.T, s Stores)
 	}{
 		{"CreateAndGet", testSessionCreateAndGet},
+		{"ClientTextAnyBytes", testSessionClientTextAnyBytes},
 		{"Rotate", testSessionRotate},
 		{"ConcurrentRotate", testSessionConcurrentRotate},
 		{"Touch", testSessionTouch},
@@ -111,6 +113,33 @@ func testSessionCreateAndGet(t *testing.T, s Stores) {
 	checkSession(t, mustSession(t, s, want.ID), want)
 	_, err := s.Sessions.SessionByID(t.Context(), "no-such-session")
 	checkCode(t, err, gatehouse.CodeNotFound)
+}
+
+// testSessionClientTextAnyBytes creates a session whose client-supplied
+// text holds bytes that are not UTF-8, and a NUL, as an HTTP header (which
+// may carry any byte from 0x80 up) or a form field can. The store must take
+// it, since a login must not fail for its user agent, and read back the
+// text as given or with each NUL and each run of invalid bytes replaced by
+// U+FFFD: a store whose text columns take only UTF-8 without NUL
+// (PostgreSQL's) has to replace them.
+func testSessionClientTextAnyBytes(t *testing.T, s Stores) {
+	u := mustCreate(t, s.Users, newUser("alice"))
+	ss := newSession(u, "a", base)
+	ss.ClientIP = "192.0.2.7\xff"
+	ss.UserAgent = "Mozilla/5.0 (caf\xe9)\x00"
+	ss.ClientID = "spa\x00"
+	ss.Scope = "openid \xc3"
+	mustCreateSession(t, s, ss)
+	got := mustSession(t, s, ss.ID)
+	for _, f := range []struct{ name, got, sent string }{
+		{"ClientIP", got.ClientIP, ss.ClientIP}, {"UserAgent", got.UserAgent, ss.UserAgent},
+		{"ClientID", got.ClientID, ss.ClientID}, {"Scope", got.Scope, ss.Scope},
+	} {
+		replaced := strings.ReplaceAll(strings.ToValidUTF8(f.sent, "\uFFFD"), "\x00", "\uFFFD")
+		if f.got != f.sent && f.got != replaced {
+			t.Errorf("%s = %q, want %q or %q", f.name, f.got, f.sent, replaced)
+		}
+	}
 }
 
 func testSessionRotate(t *testing.T, s Stores) {
@@ -401,9 +430,19 @@ func testPruneSessions(t *testing.T, s Stores) {
 	if _, err := s.Sessions.SessionByID(ctx, old.ID); !gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 		t.Errorf("expired session kept: %v", err)
 	}
+	_, cursor, err := s.Sessions.RevocationsSince(ctx, 0, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The revoked session goes; its log entry, the newest, stays: it holds
+	// the cursor, which must never go back (followers would take that for a
+	// restored database).
 	n, err := s.Sessions.PruneSessions(ctx, base.Add(time.Hour))
-	if err != nil || n != 2 { // the revoked session and its log entry
-		t.Errorf("pruned %d, %v; want 2", n, err)
+	if err != nil || n != 1 {
+		t.Errorf("pruned %d, %v; want 1", n, err)
+	}
+	if revs, after, err := s.Sessions.RevocationsSince(ctx, cursor, base.Add(time.Hour)); err != nil || after != cursor || len(revs) != 0 {
+		t.Errorf("after pruning: cursor %d (was %d), %d entries, %v", after, cursor, len(revs), err)
 	}
 	mustSession(t, s, live.ID)
 }

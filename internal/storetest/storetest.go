@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) gatehouse.UserStore) {
 		{"IDsNotReused", testIDsNotReused},
 		{"UnicodeRoundTrip", testUnicodeRoundTrip},
 		{"ConcurrentCreate", testConcurrentCreate},
+		{"ListUsers", testListUsers},
 		{"Import", testImport},
 		{"ImportedIDNotGenerated", testImportedIDNotGenerated},
 		{"ConcurrentImport", testConcurrentImport},
@@ -668,5 +669,41 @@ func checkCode(tb testing.TB, err error, code string) {
 	tb.Helper()
 	if !gatehouse.IsCode(err, code) {
 		tb.Errorf("error = %v (code %q), want code %q", err, gatehouse.ErrorCode(err), code)
+	}
+}
+
+func testListUsers(t *testing.T, s gatehouse.UserStore) {
+	ctx := t.Context()
+	empty, err := s.ListUsers(ctx, 0, 10)
+	if err != nil || empty == nil || len(empty) != 0 {
+		t.Fatalf("empty store: %v, %v (want an empty, non-nil list)", empty, err)
+	}
+	var ids []int64
+	for _, name := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		ids = append(ids, mustCreate(t, s, newUser(name)).ID)
+	}
+	var got []int64
+	after := int64(0)
+	for {
+		page, err := s.ListUsers(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 2 {
+			t.Fatalf("page of %d, limit 2", len(page))
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, u := range page {
+			got = append(got, u.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if fmt.Sprint(got) != fmt.Sprint(ids) {
+		t.Errorf("paged ids %v, want %v", got, ids)
+	}
+	if _, err := s.ListUsers(ctx, 0, 0); err == nil {
+		t.Error("limit 0 accepted")
 	}
 }
