@@ -52,7 +52,7 @@ const testSecret = "e2e-secret-e2e-secret-e2e-secret-0123456789"
 
 // instance is one running gatehouse process.
 type instance struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	base string
 	logs *syncBuffer
@@ -80,7 +80,7 @@ var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // start runs `gatehouse serve` with env (and nothing else from the test's
 // environment) and waits until it answers /readyz.
-func start(t *testing.T, env map[string]string) *instance {
+func start(t testing.TB, env map[string]string) *instance {
 	t.Helper()
 	in := &instance{t: t, logs: &syncBuffer{}, done: make(chan struct{})}
 	in.cmd = exec.Command(binary, "serve")
@@ -113,7 +113,7 @@ func start(t *testing.T, env map[string]string) *instance {
 	return in
 }
 
-func waitReady(t *testing.T, base string) {
+func waitReady(t testing.TB, base string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -216,7 +216,7 @@ func must(t *testing.T, want int) func(reply, error) reply {
 }
 
 // freePort returns a loopback port free at the time of asking.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -227,7 +227,7 @@ func freePort(t *testing.T) int {
 }
 
 // requireEnv returns the variable or skips, saying what is missing.
-func requireEnv(t *testing.T, name string) string {
+func requireEnv(t testing.TB, name string) string {
 	t.Helper()
 	v := os.Getenv(name)
 	if v == "" {

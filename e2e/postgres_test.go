@@ -12,7 +12,7 @@ import (
 
 // postgresURL returns a URL to a fresh, empty schema (dropped at the end of
 // the test), or skips when GATEHOUSE_TEST_POSTGRES_URL is unset.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	return storetest.PostgresURL(t)
 }
