@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return importCmd(ctx, rest, getenv, stdin, stdout, stderr)
 	case "user":
 		return userCmd(ctx, rest, getenv, stdin, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "gatehouse %s (%s)\n", gatehouse.Version, runtime.Version())
 		return nil
@@ -71,6 +73,12 @@ Usage:
                               create a user; the password is read from standard input
   gatehouse user list [--limit N] [--after ID] [flags]
                               list users by id
+  gatehouse audit [--event E] [--user ID] [--ip IP] [--since T] [--until T]
+                  [--limit N] [--after ID] [--json] [flags]
+                              list the audit log by id (T: RFC 3339 time, or a duration
+                              before now such as 24h or 7d; --limit 0 lists all)
+  gatehouse audit prune --older-than D [flags]
+                              delete audit events older than D (e.g. 2160h or 90d)
   gatehouse version           print the version
   gatehouse help              show this help
 
