@@ -20,12 +20,14 @@ const (
 	CodePayloadTooLarge      = "payload_too_large"      // 413
 	CodeUnsupportedMediaType = "unsupported_media_type" // 415
 	CodeNotReady             = "not_ready"              // 503: a dependency is down
+	CodeOverloaded           = "overloaded"             // 503: too many password hashes in progress; retry after Retry-After
 	CodeInvalidGrant         = "invalid_grant"          // 400: a refresh token (or password grant) that is invalid, expired, revoked or reused (RFC 6749 §5.2)
 	CodeUnsupportedGrantType = "unsupported_grant_type" // 400: RFC 6749 §5.2
 	CodeInvalidRequest       = "invalid_request"        // 400: RFC 6749 §5.2: a parameter is missing or repeated
 	CodeInvalidClient        = "invalid_client"         // 401: a client credential (the revocation feed's) is wrong
 	CodeInvalidCursor        = "invalid_cursor"         // 400: a revocation feed cursor the server cannot continue from
 	CodeWrongPassword        = "wrong_password"         // 400: the current password given to change it is wrong
+	CodeRateLimited          = "rate_limited"           // 429: too many attempts; the cause is a *RateLimitedError (Retry-After)
 	CodeInternal             = "internal"               // 500: anything unexpected; details only in the log
 )
 

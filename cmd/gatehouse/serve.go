@@ -195,6 +195,12 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	cache := inmem.NewUserCache(db.Users(), userCacheTTL, userCacheEntries, nil)
 	var revocations auth.Revocations = local
 	var users gatehouse.UserStore = cache
+	// Rate limit budgets live in process; with Redis they are shared by
+	// every instance, and the in-process limiter decides while Redis is down.
+	var limiter gatehouse.RateLimiter = inmem.NewRateLimiter(nil)
+	if st.shared != nil {
+		limiter = st.shared.RateLimiter(limiter)
+	}
 	if st.shared != nil {
 		// With Redis, revocations and user changes made on any instance are
 		// seen by every instance at once (see docs/deployment.md).
@@ -222,7 +228,15 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		Lifetimes: auth.Lifetimes{
 			Refresh: cfg.RefreshTokenTTL, Session: cfg.SessionMaxLifetime, Grace: cfg.RefreshReuseGrace,
 		},
-		Logger: log,
+		Logger:  log,
+		Limiter: limiter,
+		Limits: auth.Limits{
+			LoginIP:            cfg.RateLimitLoginIP,
+			LoginAccount:       cfg.RateLimitLoginAccount,
+			LoginAccountAllIPs: cfg.RateLimitLoginAccountAllIPs,
+			RegisterIP:         cfg.RateLimitRegisterIP,
+			RefreshIP:          cfg.RateLimitRefreshIP,
+		},
 	})
 	shuttingDown := make(chan struct{})
 	var once sync.Once

@@ -29,6 +29,8 @@ type Service struct {
 	lifetimes   Lifetimes
 	now         func() time.Time
 	log         *slog.Logger
+	limiter     gatehouse.RateLimiter // nil: no rate limits (the operator's commands)
+	limits      Limits
 }
 
 // Revocations is the set of revoked sessions the per-request check consults
@@ -68,6 +70,10 @@ type Deps struct {
 	Lifetimes  Lifetimes
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// Limiter keeps the rate limit budgets (inmem.RateLimiter in one
+	// process, redis.RateLimiter shared); nil turns every limit off.
+	Limiter gatehouse.RateLimiter
+	Limits  Limits
 }
 
 // New returns a Service.
@@ -80,10 +86,15 @@ func New(d Deps) *Service {
 	if now == nil {
 		now = time.Now
 	}
+	limits := d.Limits
+	if limits.KnownClient <= 0 {
+		limits.KnownClient = defaultKnownClient
+	}
 	return &Service{
 		users: d.Users, sessions: d.Sessions, revocations: d.Revocations,
 		hasher: d.Hasher, policy: d.Policy.WithDefaults(), tokens: d.Tokens,
 		refreshKey: d.RefreshKey, lifetimes: d.Lifetimes, now: now, log: log,
+		limiter: d.Limiter, limits: limits,
 	}
 }
 
@@ -101,6 +112,9 @@ type RegisterInput struct {
 	Username string
 	Email    string
 	Password string
+	// ClientIP is the address the request came from, for the per-address
+	// registration limit ("" from the operator's commands).
+	ClientIP string
 }
 
 // Register creates an account. Invalid input gives a CodeValidation error that
@@ -122,6 +136,12 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*gatehouse.Us
 	}
 	if len(fields) > 0 {
 		return nil, gatehouse.ValidationError(fields...)
+	}
+	// After validation (cheap, and a user fixing a weak password should not
+	// spend the budget), before the hash and the insert: what a mass
+	// registration costs us.
+	if err := s.limitIP(ctx, scopeRegisterIP, s.limits.RegisterIP, in.ClientIP); err != nil {
+		return nil, err
 	}
 	hash, err := s.hasher.Hash(in.Password)
 	if err != nil {
@@ -164,6 +184,12 @@ var errInvalidCredentials = &gatehouse.Error{Code: gatehouse.CodeInvalidCredenti
 
 // Login checks a username (or email) and password and issues an access token.
 //
+// Rate limits apply before any hashing, so a refused attempt costs no hash:
+// attempts per client address, attempts per account from that address
+// (given back on success), and attempts per account from every address
+// (which a known client passes): see Limits. A refused attempt gives
+// CodeRateLimited with a *gatehouse.RateLimitedError cause.
+//
 // Unknown user, undecodable login and wrong password give one identical error,
 // and an unknown user costs a verification against a dummy hash, so neither
 // the answer nor its timing tells whether an account exists. A correct
@@ -187,11 +213,25 @@ func (s *Service) Login(ctx context.Context, login, password string, client Clie
 			Args: map[string]any{"max": s.policy.MaxBytes},
 		})
 	}
+	ipErr := s.limitIP(ctx, scopeLoginIP, s.limits.LoginIP, client.IP)
 	u, err := s.findLogin(ctx, login)
+	if ipErr != nil {
+		if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+			u = nil
+		}
+		return nil, s.longestWait(ctx, ipErr, u, login, client)
+	}
 	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		if _, err := s.guardLogin(ctx, nil, login, client); err != nil {
+			return nil, err
+		}
 		s.hasher.VerifyDummy(password)
 		return nil, errInvalidCredentials
 	}
+	if err != nil {
+		return nil, err
+	}
+	guard, err := s.guardLogin(ctx, u, login, client)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +248,7 @@ func (s *Service) Login(ctx context.Context, login, password string, client Clie
 	if !u.IsActive {
 		return nil, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
 	}
+	s.loginSucceeded(ctx, guard)
 	if rehash {
 		s.upgradeHash(ctx, u, password)
 	}

@@ -130,7 +130,12 @@ var errInvalidGrant = &gatehouse.Error{Code: gatehouse.CodeInvalidGrant}
 //     newest refresh token and every access token of the session die too.
 //
 // Every failure is CodeInvalidGrant; the reason is logged, not shown.
-func (s *Service) Refresh(ctx context.Context, token string) (*TokenPair, error) {
+// Exchanges are limited per client address (CodeRateLimited) before
+// anything is read: a refresh costs a database transaction.
+func (s *Service) Refresh(ctx context.Context, token string, client Client) (*TokenPair, error) {
+	if err := s.limitIP(ctx, scopeRefreshIP, s.limits.RefreshIP, client.IP); err != nil {
+		return nil, err
+	}
 	sid, counter, mac, ok := parseRefreshToken(token)
 	if !ok {
 		return nil, errInvalidGrant

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // DefaultPasswordMinStrength is the zxcvbn score (0..4) a new password must
@@ -50,6 +52,16 @@ const (
 	defaultRefreshReuseGrace      = 10 * time.Second
 	defaultKeysReloadInterval     = 30 * time.Second
 	defaultRevocationSyncInterval = time.Second
+)
+
+// Default rate limits; docs/security.md ("Rate limits and lockout") gives
+// the reasons for each.
+var (
+	defaultRateLimitLoginIP            = gatehouse.Limit{N: 20, Per: time.Minute}
+	defaultRateLimitLoginAccount       = gatehouse.Limit{N: 10, Per: 15 * time.Minute}
+	defaultRateLimitLoginAccountAllIPs = gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour}
+	defaultRateLimitRegisterIP         = gatehouse.Limit{N: 10, Per: time.Hour}
+	defaultRateLimitRefreshIP          = gatehouse.Limit{N: 120, Per: time.Minute}
 )
 
 // Signing algorithms (GATEHOUSE_JWT_ALG). With no algorithm chosen, a
@@ -134,6 +146,14 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed: the
 	// client address is the right-most one not in this list.
 	TrustedProxies []netip.Prefix
+
+	// Rate limits, each N per duration; a zero Limit is off. See
+	// auth.Limits for what each one counts.
+	RateLimitLoginIP            gatehouse.Limit
+	RateLimitLoginAccount       gatehouse.Limit
+	RateLimitLoginAccountAllIPs gatehouse.Limit
+	RateLimitRegisterIP         gatehouse.Limit
+	RateLimitRefreshIP          gatehouse.Limit
 }
 
 // SigningAlgorithm is the algorithm tokens are signed with: JWTAlg if set,
@@ -363,6 +383,21 @@ func settings() []setting {
 				return err
 			},
 		},
+		rateLimitSetting("GATEHOUSE_RATE_LIMIT_LOGIN_IP", "rate-limit-login-ip", defaultRateLimitLoginIP,
+			"login attempts (and token password grants) from one client address, any account",
+			func(c *Config) *gatehouse.Limit { return &c.RateLimitLoginIP }),
+		rateLimitSetting("GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT", "rate-limit-login-account", defaultRateLimitLoginAccount,
+			"failed logins to one account from one client address (a success gives them back)",
+			func(c *Config) *gatehouse.Limit { return &c.RateLimitLoginAccount }),
+		rateLimitSetting("GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT_ALL_IPS", "rate-limit-login-account-all-ips", defaultRateLimitLoginAccountAllIPs,
+			"failed logins to one account from all addresses together; addresses that logged in to it within 30 days pass",
+			func(c *Config) *gatehouse.Limit { return &c.RateLimitLoginAccountAllIPs }),
+		rateLimitSetting("GATEHOUSE_RATE_LIMIT_REGISTER_IP", "rate-limit-register-ip", defaultRateLimitRegisterIP,
+			"registrations from one client address",
+			func(c *Config) *gatehouse.Limit { return &c.RateLimitRegisterIP }),
+		rateLimitSetting("GATEHOUSE_RATE_LIMIT_REFRESH_IP", "rate-limit-refresh-ip", defaultRateLimitRefreshIP,
+			"refresh token exchanges from one client address",
+			func(c *Config) *gatehouse.Limit { return &c.RateLimitRefreshIP }),
 		{
 			env: "GATEHOUSE_MAX_BODY_BYTES", flag: "max-body-bytes", arg: "bytes", def: strconv.Itoa(defaultMaxBodyBytes),
 			usage: "largest request body accepted, in bytes (1 KiB to 64 MiB)",
@@ -415,6 +450,12 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		KeysReloadInterval:     defaultKeysReloadInterval,
 		RevocationSyncInterval: defaultRevocationSyncInterval,
 		RedisPrefix:            "gatehouse:",
+
+		RateLimitLoginIP:            defaultRateLimitLoginIP,
+		RateLimitLoginAccount:       defaultRateLimitLoginAccount,
+		RateLimitLoginAccountAllIPs: defaultRateLimitLoginAccountAllIPs,
+		RateLimitRegisterIP:         defaultRateLimitRegisterIP,
+		RateLimitRefreshIP:          defaultRateLimitRefreshIP,
 	}
 	all := settings()
 	for _, s := range all {
@@ -616,6 +657,52 @@ func parseDuration(raw string) (time.Duration, error) {
 	return d, nil
 }
 
+// rateLimitSetting is the setting of one rate limit, written N/duration.
+func rateLimitSetting(env, flag string, def gatehouse.Limit, what string, field func(*Config) *gatehouse.Limit) setting {
+	return setting{
+		env: env, flag: flag, arg: "n/duration", def: formatLimit(def),
+		usage: "rate limit: " + what + ", as N/duration (e.g. 10/15m); 0 turns it off",
+		apply: func(c *Config, raw string) (err error) {
+			*field(c), err = parseLimit(raw)
+			return err
+		},
+	}
+}
+
+// maxLimitPer bounds a limit's period: a budget remembered longer than a
+// year is a typo, and would keep keys in the limiter's store that long.
+const maxLimitPer = 366 * 24 * time.Hour
+
+// parseLimit reads "N/duration" ("20/1m", "100/720h", "5/30" for seconds);
+// "0" (or "0/anything") is off.
+func parseLimit(raw string) (gatehouse.Limit, error) {
+	s := strings.TrimSpace(raw)
+	if s == "0" || s == "off" {
+		return gatehouse.Limit{}, nil
+	}
+	ns, per, ok := strings.Cut(s, "/")
+	n, err := strconv.Atoi(strings.TrimSpace(ns))
+	if !ok || err != nil || n < 0 || n > 1_000_000 {
+		return gatehouse.Limit{}, fmt.Errorf("invalid rate limit %q (want N/duration, e.g. 10/15m, with N from 0 to 1000000; 0 turns it off)", raw)
+	}
+	if n == 0 {
+		return gatehouse.Limit{}, nil
+	}
+	d, err := parseDuration(per)
+	if err != nil || d < time.Second || d > maxLimitPer {
+		return gatehouse.Limit{}, fmt.Errorf("invalid rate limit %q (want a duration from 1s to 8784h after the /)", raw)
+	}
+	return gatehouse.Limit{N: n, Per: d}, nil
+}
+
+// formatLimit prints a limit as parseLimit reads it.
+func formatLimit(l gatehouse.Limit) string {
+	if !l.On() {
+		return "0"
+	}
+	return strconv.Itoa(l.N) + "/" + formatDuration(l.Per)
+}
+
 // parseAlg accepts the signing algorithms gatehouse implements, in any case,
 // returning the JOSE spelling.
 func parseAlg(raw string) (string, error) {
@@ -739,6 +826,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("redis_prefix", c.RedisPrefix),
 		slog.Int("trusted_proxies", len(c.TrustedProxies)),
+		slog.String("rate_limit_login_ip", formatLimit(c.RateLimitLoginIP)),
+		slog.String("rate_limit_login_account", formatLimit(c.RateLimitLoginAccount)),
+		slog.String("rate_limit_login_account_all_ips", formatLimit(c.RateLimitLoginAccountAllIPs)),
+		slog.String("rate_limit_register_ip", formatLimit(c.RateLimitRegisterIP)),
+		slog.String("rate_limit_refresh_ip", formatLimit(c.RateLimitRefreshIP)),
 	)
 }
 

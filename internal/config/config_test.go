@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // envOf returns a getenv that answers from m, as the process environment would.
@@ -78,6 +80,12 @@ func defaults(tb testing.TB) Config {
 		KeysReloadInterval:     30 * time.Second,
 		RevocationSyncInterval: time.Second,
 		RedisPrefix:            "gatehouse:",
+
+		RateLimitLoginIP:            gatehouse.Limit{N: 20, Per: time.Minute},
+		RateLimitLoginAccount:       gatehouse.Limit{N: 10, Per: 15 * time.Minute},
+		RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
+		RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
+		RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
 	}
 }
 
@@ -149,31 +157,36 @@ func TestLoadEnv(t *testing.T) {
 			env:  fullEnv(),
 			want: func(c *Config) {
 				*c = Config{
-					Env:                    "production",
-					Addr:                   "0.0.0.0:9000",
-					DataDir:                "/var/lib/gatehouse",
-					DatabaseURL:            "postgres://gh@db/gatehouse",
-					SecretKey:              "env-secret-0123456789abcdef0123456789",
-					SecretKeySource:        "GATEHOUSE_SECRET_KEY",
-					AccessTokenTTL:         15 * time.Minute,
-					Issuer:                 "https://auth.example.com",
-					Audience:               "api",
-					Locale:                 "ko",
-					PasswordMinLength:      12,
-					PasswordMinStrength:    3,
-					TLSCert:                "/etc/gh/cert.pem",
-					TLSKey:                 "/etc/gh/key.pem",
-					TrustTLSProxy:          true,
-					LogLevel:               slog.LevelDebug,
-					LogFormat:              "text",
-					ShutdownTimeout:        10 * time.Second,
-					MaxBodyBytes:           4096,
-					RefreshTokenTTL:        30 * 24 * time.Hour,
-					SessionMaxLifetime:     90 * 24 * time.Hour,
-					RefreshReuseGrace:      10 * time.Second,
-					KeysReloadInterval:     30 * time.Second,
-					RevocationSyncInterval: time.Second,
-					RedisPrefix:            "gatehouse:",
+					Env:                         "production",
+					Addr:                        "0.0.0.0:9000",
+					DataDir:                     "/var/lib/gatehouse",
+					DatabaseURL:                 "postgres://gh@db/gatehouse",
+					SecretKey:                   "env-secret-0123456789abcdef0123456789",
+					SecretKeySource:             "GATEHOUSE_SECRET_KEY",
+					AccessTokenTTL:              15 * time.Minute,
+					Issuer:                      "https://auth.example.com",
+					Audience:                    "api",
+					Locale:                      "ko",
+					PasswordMinLength:           12,
+					PasswordMinStrength:         3,
+					TLSCert:                     "/etc/gh/cert.pem",
+					TLSKey:                      "/etc/gh/key.pem",
+					TrustTLSProxy:               true,
+					LogLevel:                    slog.LevelDebug,
+					LogFormat:                   "text",
+					ShutdownTimeout:             10 * time.Second,
+					MaxBodyBytes:                4096,
+					RefreshTokenTTL:             30 * 24 * time.Hour,
+					SessionMaxLifetime:          90 * 24 * time.Hour,
+					RefreshReuseGrace:           10 * time.Second,
+					KeysReloadInterval:          30 * time.Second,
+					RevocationSyncInterval:      time.Second,
+					RedisPrefix:                 "gatehouse:",
+					RateLimitLoginIP:            gatehouse.Limit{N: 20, Per: time.Minute},
+					RateLimitLoginAccount:       gatehouse.Limit{N: 10, Per: 15 * time.Minute},
+					RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
+					RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
+					RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
 				}
 			},
 		},
@@ -263,31 +276,36 @@ func TestLoadFlagsOverrideEnv(t *testing.T) {
 		"-max-body-bytes=2048", // the flag package accepts one dash too
 	}
 	want := Config{
-		Env:                    "development",
-		Addr:                   "127.0.0.1:1",
-		DataDir:                "/srv/gh",
-		DatabaseURL:            "sqlite:///tmp/x.db",
-		SecretKey:              "flag-secret",
-		SecretKeySource:        "--secret-key",
-		AccessTokenTTL:         2 * time.Hour,
-		Issuer:                 "iss-flag",
-		Audience:               "aud-flag",
-		Locale:                 "en",
-		PasswordMinLength:      7,
-		PasswordMinStrength:    0,
-		TLSCert:                "c.pem",
-		TLSKey:                 "k.pem",
-		TrustTLSProxy:          false,
-		LogLevel:               slog.LevelError,
-		LogFormat:              "json",
-		ShutdownTimeout:        5 * time.Second,
-		MaxBodyBytes:           2048,
-		RefreshTokenTTL:        30 * 24 * time.Hour,
-		SessionMaxLifetime:     90 * 24 * time.Hour,
-		RefreshReuseGrace:      10 * time.Second,
-		KeysReloadInterval:     30 * time.Second,
-		RevocationSyncInterval: time.Second,
-		RedisPrefix:            "gatehouse:",
+		Env:                         "development",
+		Addr:                        "127.0.0.1:1",
+		DataDir:                     "/srv/gh",
+		DatabaseURL:                 "sqlite:///tmp/x.db",
+		SecretKey:                   "flag-secret",
+		SecretKeySource:             "--secret-key",
+		AccessTokenTTL:              2 * time.Hour,
+		Issuer:                      "iss-flag",
+		Audience:                    "aud-flag",
+		Locale:                      "en",
+		PasswordMinLength:           7,
+		PasswordMinStrength:         0,
+		TLSCert:                     "c.pem",
+		TLSKey:                      "k.pem",
+		TrustTLSProxy:               false,
+		LogLevel:                    slog.LevelError,
+		LogFormat:                   "json",
+		ShutdownTimeout:             5 * time.Second,
+		MaxBodyBytes:                2048,
+		RefreshTokenTTL:             30 * 24 * time.Hour,
+		SessionMaxLifetime:          90 * 24 * time.Hour,
+		RefreshReuseGrace:           10 * time.Second,
+		KeysReloadInterval:          30 * time.Second,
+		RevocationSyncInterval:      time.Second,
+		RedisPrefix:                 "gatehouse:",
+		RateLimitLoginIP:            gatehouse.Limit{N: 20, Per: time.Minute},
+		RateLimitLoginAccount:       gatehouse.Limit{N: 10, Per: 15 * time.Minute},
+		RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
+		RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
+		RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
 	}
 	checkConfig(t, mustLoad(t, args, fullEnv()), want)
 
@@ -1054,5 +1072,63 @@ func TestScaleOutSettings(t *testing.T) {
 	}
 	if _, err := Load(nil, envOf(map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/33"})); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_TRUSTED_PROXIES") {
 		t.Errorf("bad CIDR: %v", err)
+	}
+}
+
+func TestRateLimitSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw     string
+		want    gatehouse.Limit
+		wantErr bool
+	}{
+		{raw: "20/1m", want: gatehouse.Limit{N: 20, Per: time.Minute}},
+		{raw: " 100 / 720h ", want: gatehouse.Limit{N: 100, Per: 720 * time.Hour}},
+		{raw: "5/30", want: gatehouse.Limit{N: 5, Per: 30 * time.Second}},
+		{raw: "0", want: gatehouse.Limit{}},
+		{raw: "off", want: gatehouse.Limit{}},
+		{raw: "0/1m", want: gatehouse.Limit{}},
+		{raw: "10", wantErr: true},
+		{raw: "-1/1m", wantErr: true},
+		{raw: "ten/1m", wantErr: true},
+		{raw: "10/", wantErr: true},
+		{raw: "10/500ms", wantErr: true},
+		{raw: "10/9000h", wantErr: true},
+		{raw: "2000000/1h", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			t.Parallel()
+			for _, name := range []string{
+				"GATEHOUSE_RATE_LIMIT_LOGIN_IP", "GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT", "GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT_ALL_IPS",
+				"GATEHOUSE_RATE_LIMIT_REGISTER_IP", "GATEHOUSE_RATE_LIMIT_REFRESH_IP",
+			} {
+				c, err := Load(nil, envOf(map[string]string{name: tt.raw}))
+				if tt.wantErr {
+					if err == nil || !strings.HasPrefix(err.Error(), name) {
+						t.Errorf("%s=%q: err %v, want an error naming the variable", name, tt.raw, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s=%q: %v", name, tt.raw, err)
+				}
+				got := map[string]gatehouse.Limit{
+					"GATEHOUSE_RATE_LIMIT_LOGIN_IP":              c.RateLimitLoginIP,
+					"GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT":         c.RateLimitLoginAccount,
+					"GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT_ALL_IPS": c.RateLimitLoginAccountAllIPs,
+					"GATEHOUSE_RATE_LIMIT_REGISTER_IP":           c.RateLimitRegisterIP,
+					"GATEHOUSE_RATE_LIMIT_REFRESH_IP":            c.RateLimitRefreshIP,
+				}[name]
+				if got != tt.want {
+					t.Errorf("%s=%q: %+v, want %+v", name, tt.raw, got, tt.want)
+				}
+			}
+		})
+	}
+	// The flag wins, as for every setting.
+	c := mustLoad(t, []string{"--rate-limit-login-ip=3/1h"}, map[string]string{"GATEHOUSE_RATE_LIMIT_LOGIN_IP": "0"})
+	if c.RateLimitLoginIP != (gatehouse.Limit{N: 3, Per: time.Hour}) {
+		t.Errorf("flag over env: %+v", c.RateLimitLoginIP)
 	}
 }

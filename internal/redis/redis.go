@@ -93,6 +93,7 @@ type Client struct {
 	rdb           *goredis.Client
 	channel       string // pub/sub channel for Listen and the announcements
 	revokedPrefix string // key of revoked session sid: revokedPrefix + sid
+	ratePrefix    string // key of a rate limit budget: ratePrefix + key
 	timeout       time.Duration
 	leeway        time.Duration
 	log           *slog.Logger
@@ -168,6 +169,7 @@ func newClient(o *goredis.Options, opts Options) *Client {
 		rdb:           goredis.NewClient(o),
 		channel:       opts.Prefix + "events",
 		revokedPrefix: opts.Prefix + "revoked:",
+		ratePrefix:    opts.Prefix + "rl:",
 		timeout:       opts.CommandTimeout,
 		leeway:        opts.Leeway,
 		log:           opts.Logger,

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
@@ -37,6 +38,8 @@ var statusOf = map[string]int{
 	gatehouse.CodeInvalidClient:        http.StatusUnauthorized,
 	gatehouse.CodeInvalidCursor:        http.StatusBadRequest,
 	gatehouse.CodeWrongPassword:        http.StatusBadRequest,
+	gatehouse.CodeRateLimited:          http.StatusTooManyRequests,
+	gatehouse.CodeOverloaded:           http.StatusServiceUnavailable,
 	gatehouse.CodeInternal:             http.StatusInternalServerError,
 }
 
@@ -103,10 +106,23 @@ func (o *responder) error(w http.ResponseWriter, r *http.Request, err error) {
 		encode(w, status, validationBody{Detail: items, Code: ge.Code})
 		return
 	}
+	setRetryAfter(w, ge)
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", wwwAuthenticate(ge))
 	}
 	encode(w, status, errorBody{Detail: o.catalog.Message(lang, ge.MessageKey(), ge.Args), Code: ge.Code})
+}
+
+// setRetryAfter tells a rate-limited client when to come back (RFC 9110
+// §10.2.3), in whole seconds rounded up: a client that waits exactly that
+// long is let through.
+func setRetryAfter(w http.ResponseWriter, ge *gatehouse.Error) {
+	var rl *gatehouse.RateLimitedError
+	if ge.Code != gatehouse.CodeRateLimited || !errors.As(ge.Err, &rl) {
+		return
+	}
+	secs := max(int64((rl.RetryAfter+time.Second-1)/time.Second), 1)
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 }
 
 // wwwAuthenticate builds the RFC 6750 §3 challenge. A request that carried no

@@ -55,7 +55,9 @@ func handleRegister(svc *auth.Service, out *responder) http.Handler {
 		if !ok {
 			return
 		}
-		u, err := svc.Register(r.Context(), auth.RegisterInput{Username: in["username"], Email: in["email"], Password: in["password"]})
+		u, err := svc.Register(r.Context(), auth.RegisterInput{
+			Username: in["username"], Email: in["email"], Password: in["password"], ClientIP: clientIPFrom(r.Context()),
+		})
 		if err != nil {
 			out.error(w, r, err)
 			return

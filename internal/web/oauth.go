@@ -28,6 +28,10 @@ var oauthErrors = map[string]string{
 	gatehouse.CodeUnsupportedGrantType: "unsupported_grant_type",
 	gatehouse.CodeUnsupportedMediaType: "invalid_request",
 	gatehouse.CodePayloadTooLarge:      "invalid_request",
+	// RFC 6749 has no error for "too many attempts"; slow_down is the one
+	// registered for the token endpoint (RFC 8628 §3.5) and says what to do.
+	// It is answered with 429 and Retry-After, not 400.
+	gatehouse.CodeRateLimited: "slow_down",
 }
 
 // oauthError writes err as RFC 6749 §5.2 requires — status 400 and
@@ -60,9 +64,14 @@ func (o *responder) oauthError(w http.ResponseWriter, r *http.Request, err error
 		}
 		return msg
 	}
+	status := http.StatusBadRequest
+	if ge.Code == gatehouse.CodeRateLimited {
+		status = http.StatusTooManyRequests
+		setRetryAfter(w, ge)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	encode(w, http.StatusBadRequest, map[string]string{
+	encode(w, status, map[string]string{
 		"error":             oauthCode,
 		"error_description": message(i18n.English),
 		"detail":            message(o.catalog.Match(r.Header.Get("Accept-Language"))),
@@ -80,7 +89,7 @@ func invalidRequest(name, typ string) error {
 //
 // Its body limit is applied here rather than by limitBody, so that even an
 // oversized request gets an RFC 6749 error.
-func handleToken(svc *auth.Service, maxBody int64, out *responder) http.Handler {
+func handleToken(svc *auth.Service, maxBody int64, gate *HashGate, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, ok := mediaType(r)
 		if !ok || mt != "application/x-www-form-urlencoded" {
@@ -112,13 +121,19 @@ func handleToken(svc *auth.Service, maxBody int64, out *responder) http.Handler 
 				out.oauthError(w, r, missing)
 				return
 			}
+			// Only this grant hashes a password; refreshes never wait here.
+			release, ok := gate.enter(w, r, out)
+			if !ok {
+				return
+			}
 			pair, err = svc.Login(r.Context(), f.Get("username"), f.Get("password"), clientOf(r, f.Get("client_id"), f.Get("scope")))
+			release()
 		case "refresh_token":
 			if missing := missingFields(f.Get, "refresh_token"); missing != nil {
 				out.oauthError(w, r, missing)
 				return
 			}
-			pair, err = svc.Refresh(r.Context(), f.Get("refresh_token"))
+			pair, err = svc.Refresh(r.Context(), f.Get("refresh_token"), clientOf(r, f.Get("client_id"), ""))
 		case "":
 			err = missingFields(f.Get, "grant_type")
 		default:

@@ -17,12 +17,13 @@ type route struct {
 func routes(d Deps, out *responder) []route {
 	authed := requireUser(d.Auth, out)
 	limit := limitBody(d.MaxBodyBytes, out)
+	hashes := d.HashGate.wrap(out) // routes that hash a password
 	docs := openapi.DocsHandler(notFound(out))
 	return []route{
 		{"GET /{$}", handleRoot()},
-		{"POST /auth/register", limit(handleRegister(d.Auth, out))},
-		{"POST /auth/login", limit(handleLogin(d.Auth, out))},
-		{"POST /auth/token", handleToken(d.Auth, d.MaxBodyBytes, out)},
+		{"POST /auth/register", limit(hashes(handleRegister(d.Auth, out)))},
+		{"POST /auth/login", limit(hashes(handleLogin(d.Auth, out)))},
+		{"POST /auth/token", handleToken(d.Auth, d.MaxBodyBytes, d.HashGate, out)},
 		{"POST /auth/refresh", limit(handleRefresh(d.Auth, out))},
 		{"POST /auth/logout", authed(handleLogout(d.Auth, out))},
 		{"GET /auth/revocations", handleRevocations(d.Auth, d.FeedClients, d.Shutdown, out)},
@@ -30,7 +31,7 @@ func routes(d Deps, out *responder) []route {
 		{"GET /users/me/items", authed(handleMyItems(out))},
 		{"GET /users/me/sessions", authed(handleListSessions(d.Auth, out))},
 		{"DELETE /users/me/sessions/{id}", authed(handleRevokeSession(d.Auth, out))},
-		{"POST /users/me/password", limit(authed(handleChangePassword(d.Auth, out)))},
+		{"POST /users/me/password", limit(authed(hashes(handleChangePassword(d.Auth, out))))},
 		{"GET /.well-known/jwks.json", handleJWKS(d.Keys)},
 		{"GET /.well-known/openid-configuration", handleDiscovery(d.Issuer, d.Keys)},
 		{"GET /.well-known/oauth-authorization-server", handleDiscovery(d.Issuer, d.Keys)},

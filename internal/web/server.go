@@ -36,6 +36,8 @@ type Deps struct {
 	// Shutdown is closed when the server begins to shut down, so that long
 	// polls answer at once instead of holding the shutdown up.
 	Shutdown <-chan struct{}
+	// HashGate bounds the requests that hash a password; nil: unbounded.
+	HashGate *HashGate
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 }

@@ -16,7 +16,7 @@ func handleRefresh(svc *auth.Service, out *responder) http.Handler {
 		if !ok {
 			return
 		}
-		pair, err := svc.Refresh(r.Context(), in["refresh_token"])
+		pair, err := svc.Refresh(r.Context(), in["refresh_token"], clientOf(r, "", ""))
 		if err != nil {
 			out.error(w, r, err)
 			return

@@ -69,11 +69,13 @@ type envOptions struct {
 	minLength   int
 	minStrength int
 	maxBody     int64
-	hashParams  *pwhash.Params // nil: cheapParams
-	noCache     bool           // verify every token in full
-	alg         string         // "": HS256 with testSecret; else keys kept in the database
-	grace       *time.Duration // nil: 10 s
-	trusted     []netip.Prefix // trusted proxies
+	hashParams  *pwhash.Params        // nil: cheapParams
+	noCache     bool                  // verify every token in full
+	alg         string                // "": HS256 with testSecret; else keys kept in the database
+	grace       *time.Duration        // nil: 10 s
+	trusted     []netip.Prefix        // trusted proxies
+	limits      *auth.Limits          // nil: no rate limits
+	limiter     gatehouse.RateLimiter // with limits; nil: an inmem.RateLimiter on the test clock
 }
 
 var validators sync.Map // one compiled validator per test binary is enough
@@ -135,6 +137,14 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 	if opts.grace != nil {
 		grace = *opts.grace
 	}
+	var limiter gatehouse.RateLimiter
+	var limits auth.Limits
+	if opts.limits != nil {
+		limits, limiter = *opts.limits, opts.limiter
+		if limiter == nil {
+			limiter = inmem.NewRateLimiter(clk.Now)
+		}
+	}
 	svc := auth.New(auth.Deps{
 		Users:       users,
 		Sessions:    sessions,
@@ -145,6 +155,8 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		RefreshKey:  []byte("refresh-key-for-tests-only-32byt"),
 		Lifetimes:   auth.Lifetimes{Refresh: 30 * 24 * time.Hour, Session: 90 * 24 * time.Hour, Grace: grace},
 		Now:         clk.Now,
+		Limiter:     limiter,
+		Limits:      limits,
 	})
 	shutdown := make(chan struct{})
 	tb.Cleanup(func() { close(shutdown) })
