@@ -486,3 +486,39 @@ func TestKeysListCreatesNothing(t *testing.T) {
 		t.Error("keys list created a secret")
 	}
 }
+
+var metricsRE = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
+
+// Metrics are served on their own address, never on the API's port, and
+// count requests by route pattern and logins by outcome.
+func TestMetricsListener(t *testing.T) {
+	s := startServer(t, map[string]string{"GATEHOUSE_DATA_DIR": t.TempDir(), "GATEHOUSE_METRICS_ADDR": "127.0.0.1:0"})
+	s.waitReady(t)
+	token := tutorialFlow(t, s)
+	s.call(t, "POST", "/auth/login", "application/x-www-form-urlencoded", "username=john_doe&password=wrong-password", "")
+	s.call(t, "GET", "/users/me", "", "", token)
+	m := metricsRE.FindStringSubmatch(s.logs.String())
+	if m == nil {
+		t.Fatalf("no metrics address in the logs:\n%s", s.logs)
+	}
+	res, err := http.Get("http://" + m[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`gatehouse_http_requests_total{code="200",route="GET /users/me"}`,
+		`gatehouse_logins_total{outcome="success"} 1`,
+		`gatehouse_logins_total{outcome="invalid_credentials"} 1`,
+		`gatehouse_password_hash_rejected_total 0`,
+		`gatehouse_revocation_set_size`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if status, _ := s.call(t, "GET", "/metrics", "", "", ""); status != http.StatusNotFound {
+		t.Errorf("/metrics on the API port: %d", status)
+	}
+}

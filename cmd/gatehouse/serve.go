@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
 	"github.com/gatehouse-auth/gatehouse/internal/inmem"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
 	"github.com/gatehouse-auth/gatehouse/internal/redis"
 	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
@@ -115,7 +117,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	var wg sync.WaitGroup
 	defer func() { stopBackground(); wg.Wait() }()
 
-	handler, shutdown, err := newHandler(bg, &wg, cfg, log, stores{db: db, shared: shared, keys: keyRing, secret: secret, issuer: issuer})
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		log.Info("metrics listening", "addr", mln.Addr().String())
+		wg.Go(func() { serveMetrics(bg, mln, m, log) })
+	}
+	handler, shutdown, err := newHandler(bg, &wg, cfg, log, stores{metrics: m, db: db, shared: shared, keys: keyRing, secret: secret, issuer: issuer})
 	if err != nil {
 		ln.Close()
 		return err
@@ -162,11 +175,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 // stores are what newHandler wires the use cases to.
 type stores struct {
-	db     *sqldb.DB
-	shared *redis.Client // nil without Redis: one instance keeps shared state in process
-	keys   *tokens.KeyRing
-	secret []byte
-	issuer string
+	metrics *metrics.Metrics // nil: no metrics
+	db      *sqldb.DB
+	shared  *redis.Client // nil without Redis: one instance keeps shared state in process
+	keys    *tokens.KeyRing
+	secret  []byte
+	issuer  string
 }
 
 // newHandler wires the use cases and the HTTP layer, and starts the
@@ -240,7 +254,18 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	})
 	shuttingDown := make(chan struct{})
 	var once sync.Once
+	gate := web.NewHashGate(hashConcurrency(cfg), hashQueue(cfg), cfg.HashQueueWait)
+	var instrument func(string, http.Handler) http.Handler
+	var observer web.Observer
+	if m := st.metrics; m != nil {
+		instrument, observer = m.Route, m
+		m.HashQueue(gate.Waiting, gate.Rejected)
+		m.RevocationSet(local.Len)
+	}
 	handler := web.NewServer(web.Deps{
+		HashGate:       gate,
+		Instrument:     instrument,
+		Observer:       observer,
 		Auth:           svc,
 		Catalog:        i18n.New(lang),
 		Logger:         log,
@@ -254,6 +279,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		TrustedProxies: cfg.TrustedProxies,
 	})
 
+	wg.Go(func() { keepAuditRetention(bg, db.Audit(), cfg.AuditRetention, pruneInterval, time.Now, log) })
 	wg.Go(func() {
 		every(bg, cfg.RevocationSyncInterval, func() {
 			// On failure the set keeps what it knows; the next tick tries again.
@@ -280,6 +306,42 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		})
 	})
 	return handler, func() { once.Do(func() { close(shuttingDown) }) }, nil
+}
+
+// hashConcurrency is GATEHOUSE_HASH_CONCURRENCY, or one less than the CPUs
+// (at least 1): argon2id takes a whole core per hash, and a core left free
+// keeps token checks fast while logins flood in.
+func hashConcurrency(cfg config.Config) int {
+	if cfg.HashConcurrency > 0 {
+		return cfg.HashConcurrency
+	}
+	return max(runtime.GOMAXPROCS(0)-1, 1)
+}
+
+// hashQueue is GATEHOUSE_HASH_QUEUE, or twice the concurrency: a short
+// queue smooths bursts without letting waits grow past a few hash times.
+func hashQueue(cfg config.Config) int {
+	if cfg.HashQueue > 0 {
+		return cfg.HashQueue
+	}
+	return 2 * hashConcurrency(cfg)
+}
+
+// serveMetrics serves /metrics on its own listener until ctx ends.
+func serveMetrics(ctx context.Context, ln net.Listener, m *metrics.Metrics, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		log.Error("metrics server stopped", "error", err.Error())
+	}
 }
 
 // every calls f every interval until ctx ends.

@@ -154,6 +154,20 @@ type Config struct {
 	RateLimitLoginAccountAllIPs gatehouse.Limit
 	RateLimitRegisterIP         gatehouse.Limit
 	RateLimitRefreshIP          gatehouse.Limit
+
+	// HashConcurrency bounds the requests hashing a password at once (0:
+	// one less than the CPUs, at least 1, so that a login flood leaves a
+	// core for token checks); HashQueue more may wait, each at most
+	// HashQueueWait; past that, 503 at once.
+	HashConcurrency int
+	HashQueue       int
+	HashQueueWait   time.Duration
+
+	// MetricsAddr is where /metrics is served, apart from the API ("" =
+	// nowhere: an auth server's failure rates are not for the public port).
+	MetricsAddr string
+	// AuditRetention is how long audit events are kept.
+	AuditRetention time.Duration
 }
 
 // SigningAlgorithm is the algorithm tokens are signed with: JWTAlg if set,
@@ -399,6 +413,43 @@ func settings() []setting {
 			"refresh token exchanges from one client address",
 			func(c *Config) *gatehouse.Limit { return &c.RateLimitRefreshIP }),
 		{
+			env: "GATEHOUSE_HASH_CONCURRENCY", flag: "hash-concurrency", arg: "int", def: "CPUs - 1 (at least 1)",
+			usage: "password hashes (logins, registrations) run at once; more wait in a short queue, then get 503",
+			apply: func(c *Config, raw string) (err error) {
+				c.HashConcurrency, err = parseInt(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_HASH_QUEUE", flag: "hash-queue", arg: "int", def: "2 × hash concurrency",
+			usage: "requests that may wait for a hashing slot; beyond, 503 with Retry-After at once",
+			apply: func(c *Config, raw string) (err error) {
+				c.HashQueue, err = parseInt(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_HASH_QUEUE_WAIT", flag: "hash-queue-wait", arg: "duration", def: "1s",
+			usage: "longest a request waits for a hashing slot before 503",
+			apply: func(c *Config, raw string) (err error) {
+				c.HashQueueWait, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_METRICS_ADDR", flag: "metrics-addr", arg: "host:port", def: "none",
+			usage: "serve Prometheus metrics at /metrics on this address (kept off the API's port)",
+			apply: func(c *Config, raw string) error { c.MetricsAddr = raw; return nil },
+		},
+		{
+			env: "GATEHOUSE_AUDIT_RETENTION", flag: "audit-retention", arg: "duration", def: "2160h (90 days)",
+			usage: "how long audit events are kept",
+			apply: func(c *Config, raw string) (err error) {
+				c.AuditRetention, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
 			env: "GATEHOUSE_MAX_BODY_BYTES", flag: "max-body-bytes", arg: "bytes", def: strconv.Itoa(defaultMaxBodyBytes),
 			usage: "largest request body accepted, in bytes (1 KiB to 64 MiB)",
 			apply: func(c *Config, raw string) (err error) {
@@ -456,6 +507,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		RateLimitLoginAccountAllIPs: defaultRateLimitLoginAccountAllIPs,
 		RateLimitRegisterIP:         defaultRateLimitRegisterIP,
 		RateLimitRefreshIP:          defaultRateLimitRefreshIP,
+		HashQueueWait:               time.Second,
+		AuditRetention:              90 * 24 * time.Hour,
 	}
 	all := settings()
 	for _, s := range all {

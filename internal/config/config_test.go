@@ -86,6 +86,8 @@ func defaults(tb testing.TB) Config {
 		RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
 		RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
 		RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
+		HashQueueWait:               time.Second,
+		AuditRetention:              90 * 24 * time.Hour,
 	}
 }
 
@@ -187,6 +189,8 @@ func TestLoadEnv(t *testing.T) {
 					RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
 					RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
 					RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
+					HashQueueWait:               time.Second,
+					AuditRetention:              90 * 24 * time.Hour,
 				}
 			},
 		},
@@ -306,6 +310,8 @@ func TestLoadFlagsOverrideEnv(t *testing.T) {
 		RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
 		RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
 		RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
+		HashQueueWait:               time.Second,
+		AuditRetention:              90 * 24 * time.Hour,
 	}
 	checkConfig(t, mustLoad(t, args, fullEnv()), want)
 

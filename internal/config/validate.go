@@ -86,6 +86,19 @@ func (c Config) Validate() error {
 		return fmt.Errorf("GATEHOUSE_REFRESH_REUSE_GRACE must be between 0 and %s (a longer window lets a stolen token pass as a second tab), got %s",
 			formatDuration(maxRefreshReuseGrace), c.RefreshReuseGrace)
 	}
+	if c.HashConcurrency < 0 || c.HashQueue < 0 || c.HashQueueWait <= 0 {
+		return fmt.Errorf("GATEHOUSE_HASH_CONCURRENCY and GATEHOUSE_HASH_QUEUE must not be negative, GATEHOUSE_HASH_QUEUE_WAIT must be positive")
+	}
+	if c.MetricsAddr != "" {
+		// Port 0 asks for any free port, so two of them never clash.
+		_, port, err := net.SplitHostPort(c.MetricsAddr)
+		if err != nil || (c.MetricsAddr == c.Addr && port != "0") {
+			return fmt.Errorf("GATEHOUSE_METRICS_ADDR must be host:port, apart from GATEHOUSE_ADDR, got %q", c.MetricsAddr)
+		}
+	}
+	if c.AuditRetention < 24*time.Hour {
+		return fmt.Errorf("GATEHOUSE_AUDIT_RETENTION must be at least 24h, got %s", c.AuditRetention)
+	}
 	if c.KeysReloadInterval <= 0 || c.RevocationSyncInterval <= 0 {
 		return fmt.Errorf("GATEHOUSE_KEYS_RELOAD_INTERVAL and GATEHOUSE_REVOCATION_SYNC_INTERVAL must be positive")
 	}

@@ -98,7 +98,7 @@ func clientOf(r *http.Request, clientID, scope string) auth.Client {
 // A JSON body with the same fields is accepted too, for clients that send
 // nothing else. Unlike the RFC 6749 token endpoint (/auth/token), bad
 // credentials answer 401, as the tutorial does.
-func handleLogin(svc *auth.Service, out *responder) http.Handler {
+func handleLogin(svc *auth.Service, obs Observer, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, ok := out.requireContentType(w, r, "application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 		if !ok {
@@ -110,12 +110,21 @@ func handleLogin(svc *auth.Service, out *responder) http.Handler {
 			return
 		}
 		pair, err := svc.Login(r.Context(), in.username, in.password, clientOf(r, in.clientID, in.scope))
+		obs.LoginOutcome(outcome(err))
 		if err != nil {
 			out.error(w, r, err)
 			return
 		}
 		writeTokens(w, pair)
 	})
+}
+
+// outcome names a login's result for metrics: "success" or the error code.
+func outcome(err error) string {
+	if err == nil {
+		return "success"
+	}
+	return gatehouse.ErrorCode(err)
 }
 
 type loginInput struct{ username, password, clientID, scope string }

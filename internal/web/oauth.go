@@ -89,7 +89,7 @@ func invalidRequest(name, typ string) error {
 //
 // Its body limit is applied here rather than by limitBody, so that even an
 // oversized request gets an RFC 6749 error.
-func handleToken(svc *auth.Service, maxBody int64, gate *HashGate, out *responder) http.Handler {
+func handleToken(svc *auth.Service, maxBody int64, gate *HashGate, obs Observer, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, ok := mediaType(r)
 		if !ok || mt != "application/x-www-form-urlencoded" {
@@ -128,6 +128,7 @@ func handleToken(svc *auth.Service, maxBody int64, gate *HashGate, out *responde
 			}
 			pair, err = svc.Login(r.Context(), f.Get("username"), f.Get("password"), clientOf(r, f.Get("client_id"), f.Get("scope")))
 			release()
+			obs.LoginOutcome(outcome(err))
 		case "refresh_token":
 			if missing := missingFields(f.Get, "refresh_token"); missing != nil {
 				out.oauthError(w, r, missing)

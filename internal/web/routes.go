@@ -22,8 +22,8 @@ func routes(d Deps, out *responder) []route {
 	return []route{
 		{"GET /{$}", handleRoot()},
 		{"POST /auth/register", limit(hashes(handleRegister(d.Auth, out)))},
-		{"POST /auth/login", limit(hashes(handleLogin(d.Auth, out)))},
-		{"POST /auth/token", handleToken(d.Auth, d.MaxBodyBytes, d.HashGate, out)},
+		{"POST /auth/login", limit(hashes(handleLogin(d.Auth, d.Observer, out)))},
+		{"POST /auth/token", handleToken(d.Auth, d.MaxBodyBytes, d.HashGate, d.Observer, out)},
 		{"POST /auth/refresh", limit(handleRefresh(d.Auth, out))},
 		{"POST /auth/logout", authed(handleLogout(d.Auth, out))},
 		{"GET /auth/revocations", handleRevocations(d.Auth, d.FeedClients, d.Shutdown, out)},
@@ -45,6 +45,10 @@ func routes(d Deps, out *responder) []route {
 
 func addRoutes(mux *http.ServeMux, d Deps, out *responder) {
 	for _, rt := range routes(d, out) {
-		mux.Handle(rt.pattern, rt.handler)
+		h := rt.handler
+		if d.Instrument != nil {
+			h = d.Instrument(rt.pattern, h)
+		}
+		mux.Handle(rt.pattern, h)
 	}
 }

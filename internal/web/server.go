@@ -38,9 +38,23 @@ type Deps struct {
 	Shutdown <-chan struct{}
 	// HashGate bounds the requests that hash a password; nil: unbounded.
 	HashGate *HashGate
+	// Instrument wraps each route's handler, given its pattern (metrics);
+	// nil: none.
+	Instrument func(pattern string, h http.Handler) http.Handler
+	// Observer hears each login's outcome (metrics); nil: nobody.
+	Observer Observer
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 }
+
+// Observer hears login outcomes: "success" or the error code.
+type Observer interface {
+	LoginOutcome(outcome string)
+}
+
+type noObserver struct{}
+
+func (noObserver) LoginOutcome(string) {}
 
 // NewServer returns the gatehouse API as one http.Handler.
 func NewServer(d Deps) http.Handler {
@@ -49,6 +63,9 @@ func NewServer(d Deps) http.Handler {
 	}
 	if d.Catalog == nil {
 		d.Catalog = i18n.New(i18n.English)
+	}
+	if d.Observer == nil {
+		d.Observer = noObserver{}
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 1 << 20
