@@ -44,7 +44,9 @@ func main() {
 func run() error {
 	duration := flag.Duration("duration", 10*time.Second, "length of each phase")
 	flood := flag.Int("flood", 32, "concurrent login flooders")
-	readers := flag.Int("readers", 4, "concurrent /users/me clients")
+	times := flag.Float64("times", 4, "flood rate, as a multiple of the hash-bound ceiling (0: as fast as the flooders can)")
+	readers := flag.Int("readers", 8, "concurrent /users/me clients")
+	readRate := flag.Float64("read-rate", 1000, "/users/me requests per second, sent at a fixed pace (0: as fast as the clients can, which measures throughput, not latency)")
 	flag.Parse()
 	if *duration > time.Minute {
 		return fmt.Errorf("-duration is capped at 1m")
@@ -64,17 +66,27 @@ func run() error {
 		return err
 	}
 
-	quiet := readPhase(base, token, *readers, *duration, nil)
+	quiet := readPhase(base, token, *readers, *duration, *readRate)
 	fmt.Printf("\n/users/me without flood: %d requests, p50 %v, p99 %v\n", len(quiet), pct(quiet, 50), pct(quiet, 99))
 
 	var f floodStats
 	ctx, cancel := context.WithCancel(context.Background())
+	// An open-loop flood: requests are sent at a fixed rate whether or not
+	// earlier ones were answered, as an attacker's would be.
+	var pace <-chan time.Time
+	if *times > 0 {
+		rate := *times * ceiling
+		fmt.Printf("flood rate: %.0f logins/s (%.0f× the ceiling)\n", rate, *times)
+		ticker := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer ticker.Stop()
+		pace = ticker.C
+	}
 	var wg sync.WaitGroup
 	for i := range *flood {
-		wg.Go(func() { f.run(ctx, base, i) })
+		wg.Go(func() { f.run(ctx, base, i, pace) })
 	}
 	time.Sleep(time.Second) // let the flood build up
-	loud := readPhase(base, token, *readers, *duration, nil)
+	loud := readPhase(base, token, *readers, *duration, *readRate)
 	cancel()
 	wg.Wait()
 	elapsed := *duration + time.Second
@@ -206,11 +218,20 @@ func setup(base string) (string, error) {
 	return tok.AccessToken, nil
 }
 
-// readPhase runs /users/me clients for d and returns every latency.
-func readPhase(base, token string, clients int, d time.Duration, _ any) []time.Duration {
+// readPhase runs /users/me clients for d, at rate requests per second in
+// all (open loop: a request is due at its time whether or not the previous
+// one was answered, so a slow server shows as latency, not as fewer
+// requests), and returns every latency.
+func readPhase(base, token string, clients int, d time.Duration, rate float64) []time.Duration {
 	var mu sync.Mutex
 	var all []time.Duration
 	end := time.Now().Add(d)
+	var pace <-chan time.Time
+	if rate > 0 {
+		ticker := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer ticker.Stop()
+		pace = ticker.C
+	}
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Go(func() {
@@ -219,6 +240,9 @@ func readPhase(base, token string, clients int, d time.Duration, _ any) []time.D
 			req.Header.Set("Authorization", "Bearer "+token)
 			var mine []time.Duration
 			for time.Now().Before(end) {
+				if pace != nil {
+					<-pace
+				}
 				start := time.Now()
 				res, err := c.Do(req)
 				if err != nil {
@@ -247,10 +271,17 @@ type floodStats struct {
 
 // run sends wrong-password logins (each costs a hash when admitted) until
 // ctx ends.
-func (f *floodStats) run(ctx context.Context, base string, i int) {
+func (f *floodStats) run(ctx context.Context, base string, i int, pace <-chan time.Time) {
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	form := url.Values{"username": {fmt.Sprintf("victim%d", i)}, "password": {"not the password"}}.Encode()
 	for ctx.Err() == nil {
+		if pace != nil {
+			select {
+			case <-pace:
+			case <-ctx.Done():
+				return
+			}
+		}
 		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/auth/login", strings.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		start := time.Now()
