@@ -243,6 +243,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 			Refresh: cfg.RefreshTokenTTL, Session: cfg.SessionMaxLifetime, Grace: cfg.RefreshReuseGrace,
 		},
 		Logger:  log,
+		Audit:   db.Audit(),
 		Limiter: limiter,
 		Limits: auth.Limits{
 			LoginIP:            cfg.RateLimitLoginIP,

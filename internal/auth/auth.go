@@ -30,6 +30,7 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	limiter     gatehouse.RateLimiter // nil: no rate limits (the operator's commands)
+	audit       gatehouse.AuditLog    // nil: events are logged only
 	limits      Limits
 }
 
@@ -74,6 +75,8 @@ type Deps struct {
 	// process, redis.RateLimiter shared); nil turns every limit off.
 	Limiter gatehouse.RateLimiter
 	Limits  Limits
+	// Audit records security events; nil: they are logged only.
+	Audit gatehouse.AuditLog
 }
 
 // New returns a Service.
@@ -93,7 +96,7 @@ func New(d Deps) *Service {
 	return &Service{
 		users: d.Users, sessions: d.Sessions, revocations: d.Revocations,
 		hasher: d.Hasher, policy: d.Policy.WithDefaults(), tokens: d.Tokens,
-		refreshKey: d.RefreshKey, lifetimes: d.Lifetimes, now: now, log: log,
+		refreshKey: d.RefreshKey, lifetimes: d.Lifetimes, now: now, log: log, audit: d.Audit,
 		limiter: d.Limiter, limits: limits,
 	}
 }
@@ -121,7 +124,14 @@ type RegisterInput struct {
 // lists every problem at once; a taken username or email gives
 // CodeUsernameTaken or CodeEmailTaken, decided by the store's unique
 // constraint so that concurrent registrations of one name cannot both win.
-func (s *Service) Register(ctx context.Context, in RegisterInput) (*gatehouse.User, error) {
+func (s *Service) Register(ctx context.Context, in RegisterInput) (u *gatehouse.User, err error) {
+	defer func() {
+		var id int64
+		if u != nil {
+			id = u.ID
+		}
+		s.auditResult(ctx, gatehouse.EventRegister, id, "", err)
+	}()
 	var fields []gatehouse.FieldError
 	username, usernameKey, p := normalizeUsername(in.Username)
 	fields = appendProblem(fields, "username", p)
@@ -147,7 +157,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*gatehouse.Us
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
-	u := &gatehouse.User{
+	u = &gatehouse.User{
 		Username:     username,
 		UsernameKey:  usernameKey,
 		Email:        email,
@@ -158,7 +168,6 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*gatehouse.Us
 	if err := s.users.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "user registered", slog.Int64("user_id", u.ID))
 	return u, nil
 }
 
@@ -196,6 +205,14 @@ var errInvalidCredentials = &gatehouse.Error{Code: gatehouse.CodeInvalidCredenti
 // password for a deactivated account gives CodeInactiveUser: only someone who
 // knows the password learns that.
 func (s *Service) Login(ctx context.Context, login, password string, client Client) (*TokenPair, error) {
+	pair, u, err := s.login(ctx, login, password, client)
+	s.auditLogin(ctx, u, pair, err)
+	return pair, err
+}
+
+// login is Login without the audit record; it returns the user the login
+// named, when there is one, for the record.
+func (s *Service) login(ctx context.Context, login, password string, client Client) (*TokenPair, *gatehouse.User, error) {
 	if login == "" || password == "" {
 		var fields []gatehouse.FieldError
 		if login == "" {
@@ -204,11 +221,11 @@ func (s *Service) Login(ctx context.Context, login, password string, client Clie
 		if password == "" {
 			fields = appendProblem(fields, "password", &problem{typ: "missing"})
 		}
-		return nil, gatehouse.ValidationError(fields...)
+		return nil, nil, gatehouse.ValidationError(fields...)
 	}
 	// Bound the work an anonymous caller can ask of the hash function.
 	if len(password) > s.policy.MaxBytes {
-		return nil, gatehouse.ValidationError(gatehouse.FieldError{
+		return nil, nil, gatehouse.ValidationError(gatehouse.FieldError{
 			Loc: []string{"body", "password"}, Type: "password_too_long", Key: "password_too_long",
 			Args: map[string]any{"max": s.policy.MaxBytes},
 		})
@@ -219,40 +236,41 @@ func (s *Service) Login(ctx context.Context, login, password string, client Clie
 		if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 			u = nil
 		}
-		return nil, s.longestWait(ctx, ipErr, u, login, client)
+		return nil, u, s.longestWait(ctx, ipErr, u, login, client)
 	}
 	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 		if _, err := s.guardLogin(ctx, nil, login, client); err != nil {
-			return nil, err
+			return nil, u, err
 		}
 		s.hasher.VerifyDummy(password)
-		return nil, errInvalidCredentials
+		return nil, u, errInvalidCredentials
 	}
 	if err != nil {
-		return nil, err
+		return nil, u, err
 	}
 	guard, err := s.guardLogin(ctx, u, login, client)
 	if err != nil {
-		return nil, err
+		return nil, u, err
 	}
 	ok, rehash, err := s.hasher.Verify(password, u.PasswordHash)
 	if err != nil {
 		// A stored hash we cannot read is an operator's problem; the caller
 		// learns only that the login failed.
 		s.log.LogAttrs(ctx, slog.LevelError, "stored password hash unreadable", slog.Int64("user_id", u.ID), slog.String("error", err.Error()))
-		return nil, errInvalidCredentials
+		return nil, u, errInvalidCredentials
 	}
 	if !ok {
-		return nil, errInvalidCredentials
+		return nil, u, errInvalidCredentials
 	}
 	if !u.IsActive {
-		return nil, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
+		return nil, u, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
 	}
 	s.loginSucceeded(ctx, guard)
 	if rehash {
 		s.upgradeHash(ctx, u, password)
 	}
-	return s.startSession(ctx, u, client)
+	pair, err := s.startSession(ctx, u, client)
+	return pair, u, err
 }
 
 // findLogin looks a user up by email when the login contains '@' (usernames

@@ -132,7 +132,18 @@ var errInvalidGrant = &gatehouse.Error{Code: gatehouse.CodeInvalidGrant}
 // Every failure is CodeInvalidGrant; the reason is logged, not shown.
 // Exchanges are limited per client address (CodeRateLimited) before
 // anything is read: a refresh costs a database transaction.
-func (s *Service) Refresh(ctx context.Context, token string, client Client) (*TokenPair, error) {
+func (s *Service) Refresh(ctx context.Context, token string, client Client) (pair *TokenPair, err error) {
+	defer func() {
+		// Successes and rate limits are recorded here; reuse is recorded
+		// where it is detected. Other failures (a garbled or expired token)
+		// are too common and too uninformative to fill the log with.
+		switch {
+		case err == nil:
+			s.auditResult(ctx, gatehouse.EventRefresh, pair.User.ID, pair.Session.ID, nil)
+		case gatehouse.IsCode(err, gatehouse.CodeRateLimited):
+			s.auditResult(ctx, gatehouse.EventRefresh, 0, "", err)
+		}
+	}()
 	if err := s.limitIP(ctx, scopeRefreshIP, s.limits.RefreshIP, client.IP); err != nil {
 		return nil, err
 	}
@@ -224,6 +235,8 @@ func (s *Service) reuseDetected(ctx context.Context, ss *gatehouse.Session, coun
 	s.log.LogAttrs(ctx, slog.LevelWarn, "refresh token reuse detected: session revoked",
 		slog.String("session_id", ss.ID), slog.Int64("user_id", ss.UserID),
 		slog.Int64("presented_generation", counter), slog.Int64("current_generation", ss.Counter))
+	s.record(ctx, &gatehouse.AuditEvent{Event: gatehouse.EventRefreshReuse, Outcome: gatehouse.OutcomeFailure,
+		Reason: gatehouse.RevokedReuseDetected, UserID: ss.UserID, SessionID: ss.ID})
 	err := s.sessions.RevokeSession(ctx, ss.ID, 0, gatehouse.RevokedReuseDetected, now)
 	if err != nil && !gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 		return err
@@ -236,9 +249,15 @@ func (s *Service) reuseDetected(ctx context.Context, ss *gatehouse.Session, coun
 
 // Logout revokes the caller's session, or, with all, every session of the
 // user. The access token used for the call is refused from the next request.
-func (s *Service) Logout(ctx context.Context, u *gatehouse.User, sessionID string, all bool) error {
+func (s *Service) Logout(ctx context.Context, u *gatehouse.User, sessionID string, all bool) (err error) {
+	defer func() {
+		event := gatehouse.EventLogout
+		if all {
+			event = gatehouse.EventLogoutAll
+		}
+		s.auditResult(ctx, event, u.ID, sessionID, err)
+	}()
 	now := s.now().UTC().Truncate(time.Microsecond)
-	var err error
 	if all {
 		_, err = s.sessions.RevokeUserSessions(ctx, u.ID, "", gatehouse.RevokedLogoutAll, now)
 	} else {
@@ -260,7 +279,8 @@ func (s *Service) Sessions(ctx context.Context, u *gatehouse.User) ([]*gatehouse
 
 // RevokeSession revokes one of the user's own sessions; CodeNotFound if the
 // user has no such live session.
-func (s *Service) RevokeSession(ctx context.Context, u *gatehouse.User, sessionID string) error {
+func (s *Service) RevokeSession(ctx context.Context, u *gatehouse.User, sessionID string) (err error) {
+	defer func() { s.auditResult(ctx, gatehouse.EventSessionRevoked, u.ID, sessionID, err) }()
 	if err := s.sessions.RevokeSession(ctx, sessionID, u.ID, gatehouse.RevokedByUser, s.now().UTC()); err != nil {
 		return err
 	}
@@ -270,7 +290,8 @@ func (s *Service) RevokeSession(ctx context.Context, u *gatehouse.User, sessionI
 // ChangePassword checks the current password, applies the policy to the new
 // one, stores it and revokes every other session of the user, keeping the
 // one making the change.
-func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, sessionID, current, next string) error {
+func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, sessionID, current, next string) (err error) {
+	defer func() { s.auditResult(ctx, gatehouse.EventPasswordChanged, u.ID, sessionID, err) }()
 	var fields []gatehouse.FieldError
 	if current == "" {
 		fields = appendProblem(fields, "current_password", &problem{typ: "missing"})

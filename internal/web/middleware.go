@@ -20,13 +20,11 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	sessionIDKey
-	clientIPKey
 )
 
 // clientIPFrom returns the client address found by realIP.
 func clientIPFrom(ctx context.Context) string {
-	ip, _ := ctx.Value(clientIPKey).(string)
-	return ip
+	return gatehouse.RequestInfoFrom(ctx).ClientIP
 }
 
 // realIP finds the client's address once per request. X-Forwarded-For is
@@ -63,7 +61,9 @@ func realIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 			if ip.IsValid() {
 				s = ip.String()
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey, s)))
+			// One value carries the request facts the use cases record.
+			ri := &gatehouse.RequestInfo{ID: requestIDFrom(r.Context()), ClientIP: s, UserAgent: r.UserAgent()}
+			next.ServeHTTP(w, r.WithContext(gatehouse.NewContextWithRequestInfo(r.Context(), ri)))
 		})
 	}
 }

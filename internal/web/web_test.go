@@ -58,6 +58,7 @@ type testEnv struct {
 	users       gatehouse.UserStore
 	sessions    gatehouse.SessionStore
 	revocations *inmem.Revocations
+	audit       gatehouse.AuditLog
 	tokens      *tokens.Manager
 	keys        *tokens.KeyRing
 	clock       *testClock
@@ -157,6 +158,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		Now:         clk.Now,
 		Limiter:     limiter,
 		Limits:      limits,
+		Audit:       db.Audit(),
 	})
 	shutdown := make(chan struct{})
 	tb.Cleanup(func() { close(shutdown) })
@@ -171,7 +173,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		Shutdown:       shutdown,
 		TrustedProxies: opts.trusted,
 	})
-	return &testEnv{handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb)}
+	return &testEnv{audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb)}
 }
 
 type response struct {
