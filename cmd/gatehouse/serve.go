@@ -265,6 +265,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	}
 	handler := web.NewServer(web.Deps{
 		HashGate:       gate,
+		CORS:           web.CORS{Origins: cfg.CORSOrigins, Credentials: cfg.CORSCredentials},
 		Instrument:     instrument,
 		Observer:       observer,
 		Auth:           svc,

@@ -168,6 +168,12 @@ type Config struct {
 	MetricsAddr string
 	// AuditRetention is how long audit events are kept.
 	AuditRetention time.Duration
+
+	// CORSOrigins are the browser origins allowed to call the API (exact
+	// scheme://host[:port], or "*"); CORSCredentials lets them send cookies
+	// and HTTP authentication (never with "*").
+	CORSOrigins     []string
+	CORSCredentials bool
 }
 
 // SigningAlgorithm is the algorithm tokens are signed with: JWTAlg if set,
@@ -446,6 +452,27 @@ func settings() []setting {
 			usage: "how long audit events are kept",
 			apply: func(c *Config, raw string) (err error) {
 				c.AuditRetention, err = parseDuration(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_CORS_ORIGINS", flag: "cors-origins", arg: "origin,...", def: "none",
+			usage: "browser origins allowed to call the API, exact (https://app.example.com), comma-separated, or *",
+			apply: func(c *Config, raw string) error {
+				c.CORSOrigins = nil
+				for _, o := range strings.Split(raw, ",") {
+					if o = strings.TrimSpace(o); o != "" {
+						c.CORSOrigins = append(c.CORSOrigins, o)
+					}
+				}
+				return nil
+			},
+		},
+		{
+			env: "GATEHOUSE_CORS_CREDENTIALS", flag: "cors-credentials", def: "false",
+			usage: "let the allowed origins send credentials (cookies, HTTP authentication); never with *",
+			apply: func(c *Config, raw string) (err error) {
+				c.CORSCredentials, err = parseBool(raw)
 				return err
 			},
 		},

@@ -1138,3 +1138,30 @@ func TestRateLimitSettings(t *testing.T) {
 		t.Errorf("flag over env: %+v", c.RateLimitLoginIP)
 	}
 }
+
+func TestCORSSettings(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, []string{"--cors-credentials"}, map[string]string{"GATEHOUSE_CORS_ORIGINS": "https://app.example, http://localhost:5173"})
+	if fmt.Sprint(c.CORSOrigins) != "[https://app.example http://localhost:5173]" || !c.CORSCredentials {
+		t.Errorf("cors = %v %v", c.CORSOrigins, c.CORSCredentials)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid origins refused: %v", err)
+	}
+	for _, tt := range []struct {
+		origins     []string
+		credentials bool
+	}{
+		{[]string{"*"}, true},
+		{[]string{"app.example"}, false},
+		{[]string{"https://app.example/path"}, false},
+		{[]string{"https://app.example/"}, false},
+		{[]string{"ftp://app.example"}, false},
+	} {
+		c := defaults(t)
+		c.CORSOrigins, c.CORSCredentials = tt.origins, tt.credentials
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_CORS") {
+			t.Errorf("%v (credentials %v): %v", tt.origins, tt.credentials, err)
+		}
+	}
+}

@@ -96,6 +96,18 @@ func (c Config) Validate() error {
 			return fmt.Errorf("GATEHOUSE_METRICS_ADDR must be host:port, apart from GATEHOUSE_ADDR, got %q", c.MetricsAddr)
 		}
 	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			if c.CORSCredentials {
+				return fmt.Errorf("GATEHOUSE_CORS_ORIGINS=* cannot go with GATEHOUSE_CORS_CREDENTIALS=true: name the origins")
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || strings.HasSuffix(o, "/") {
+			return fmt.Errorf("GATEHOUSE_CORS_ORIGINS: %q is not an origin (scheme://host[:port], no path)", o)
+		}
+	}
 	if c.AuditRetention < 24*time.Hour {
 		return fmt.Errorf("GATEHOUSE_AUDIT_RETENTION must be at least 24h, got %s", c.AuditRetention)
 	}

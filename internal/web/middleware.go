@@ -123,6 +123,10 @@ func securityHeaders(hsts bool) func(http.Handler) http.Handler {
 			h := w.Header()
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("X-Frame-Options", "DENY")
+			// API answers are data, never documents: nothing may run,
+			// load or frame them. The docs page replaces this with a
+			// policy of its own.
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 			h.Set("Referrer-Policy", "no-referrer")
 			if hsts {
 				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -43,6 +43,8 @@ type Deps struct {
 	Instrument func(pattern string, h http.Handler) http.Handler
 	// Observer hears each login's outcome (metrics); nil: nobody.
 	Observer Observer
+	// CORS lets browser apps on other origins call the API; zero: none.
+	CORS CORS
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 }
@@ -78,6 +80,7 @@ func NewServer(d Deps) http.Handler {
 	var h http.Handler = mux
 	h = jsonMuxErrors(out)(h)
 	h = recoverPanics(out)(h)
+	h = cors(d.CORS)(h)
 	h = securityHeaders(d.HSTS)(h)
 	h = realIP(d.TrustedProxies)(h)
 	h = requestID(h)
