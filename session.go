@@ -104,6 +104,9 @@ type SessionStore interface {
 	// ask from next; seq itself when there is nothing newer).
 	RevocationsSince(ctx context.Context, seq int64, now time.Time) ([]Revocation, int64, error)
 
+	// CountActiveSessions returns how many sessions are live at now.
+	CountActiveSessions(ctx context.Context, now time.Time) (int64, error)
+
 	// PruneSessions deletes sessions that expired before `before` and
 	// revocations whose ExpiresAt is before it. It returns how many rows it
 	// deleted in all.

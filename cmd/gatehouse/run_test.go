@@ -513,6 +513,7 @@ func TestMetricsListener(t *testing.T) {
 		`gatehouse_logins_total{outcome="invalid_credentials"} 1`,
 		`gatehouse_password_hash_rejected_total 0`,
 		`gatehouse_revocation_set_size`,
+		`gatehouse_active_sessions 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)

@@ -262,6 +262,9 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		instrument, observer = m.Route, m
 		m.HashQueue(gate.Waiting, gate.Rejected)
 		m.RevocationSet(local.Len)
+		m.ActiveSessions(func(ctx context.Context) (int64, error) {
+			return sessions.CountActiveSessions(ctx, time.Now())
+		}, metrics.DefaultSessionsEvery)
 	}
 	handler := web.NewServer(web.Deps{
 		HashGate:       gate,

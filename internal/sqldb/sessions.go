@@ -236,6 +236,18 @@ func (s *sessionStore) RevocationsSince(ctx context.Context, seq int64, now time
 	return revs, cursor, nil
 }
 
+// CountActiveSessions counts live sessions (for the active-sessions gauge;
+// sessions_expires indexes it).
+func (s *sessionStore) CountActiveSessions(ctx context.Context, now time.Time) (int64, error) {
+	t := s.db.dialect.timeValue(now)
+	var n int64
+	err := s.db.pool().queryRow(ctx, `SELECT COUNT(*) FROM sessions WHERE `+liveAt, t, t).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count active sessions: %w", err)
+	}
+	return n, nil
+}
+
 func (s *sessionStore) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
 	return inTx(ctx, s.db, "prune sessions", func(tx runner) (int64, error) {
 		t := s.db.dialect.timeValue(before)

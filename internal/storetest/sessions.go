@@ -306,6 +306,10 @@ func testListSessions(t *testing.T, s Stores) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Live sessions of everyone: alice's two and bob's one.
+	if n, err := s.Sessions.CountActiveSessions(ctx, now); err != nil || n != 3 {
+		t.Errorf("CountActiveSessions = %d, %v; want 3", n, err)
+	}
 	if len(got) != 2 || got[0].ID != newer.ID || got[1].ID != old.ID {
 		ids := []string{}
 		for _, g := range got {

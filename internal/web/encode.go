@@ -73,6 +73,7 @@ type validationItem struct {
 type responder struct {
 	catalog *i18n.Catalog
 	log     *slog.Logger
+	obs     Observer // nil in tests that build a bare responder
 }
 
 // error writes err as a JSON error. A *gatehouse.Error is shown by its code
@@ -106,7 +107,7 @@ func (o *responder) error(w http.ResponseWriter, r *http.Request, err error) {
 		encode(w, status, validationBody{Detail: items, Code: ge.Code})
 		return
 	}
-	setRetryAfter(w, ge)
+	o.setRetryAfter(w, ge)
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", wwwAuthenticate(ge))
 	}
@@ -116,10 +117,13 @@ func (o *responder) error(w http.ResponseWriter, r *http.Request, err error) {
 // setRetryAfter tells a rate-limited client when to come back (RFC 9110
 // §10.2.3), in whole seconds rounded up: a client that waits exactly that
 // long is let through.
-func setRetryAfter(w http.ResponseWriter, ge *gatehouse.Error) {
+func (o *responder) setRetryAfter(w http.ResponseWriter, ge *gatehouse.Error) {
 	var rl *gatehouse.RateLimitedError
 	if ge.Code != gatehouse.CodeRateLimited || !errors.As(ge.Err, &rl) {
 		return
+	}
+	if o.obs != nil {
+		o.obs.RateLimited(rl.Scope)
 	}
 	secs := max(int64((rl.RetryAfter+time.Second-1)/time.Second), 1)
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))

@@ -67,7 +67,7 @@ func (o *responder) oauthError(w http.ResponseWriter, r *http.Request, err error
 	status := http.StatusBadRequest
 	if ge.Code == gatehouse.CodeRateLimited {
 		status = http.StatusTooManyRequests
-		setRetryAfter(w, ge)
+		o.setRetryAfter(w, ge)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")

@@ -49,14 +49,17 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 }
 
-// Observer hears login outcomes: "success" or the error code.
+// Observer hears login outcomes ("success" or the error code) and which
+// rate limit refused a request.
 type Observer interface {
 	LoginOutcome(outcome string)
+	RateLimited(limit string)
 }
 
 type noObserver struct{}
 
 func (noObserver) LoginOutcome(string) {}
+func (noObserver) RateLimited(string)  {}
 
 // NewServer returns the gatehouse API as one http.Handler.
 func NewServer(d Deps) http.Handler {
@@ -72,7 +75,7 @@ func NewServer(d Deps) http.Handler {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 1 << 20
 	}
-	out := &responder{catalog: d.Catalog, log: d.Logger}
+	out := &responder{catalog: d.Catalog, log: d.Logger, obs: d.Observer}
 	mux := http.NewServeMux()
 	addRoutes(mux, d, out)
 	// Outermost first: ids and headers before anything can fail, then panic
