@@ -31,6 +31,10 @@ func newDeployment(t *testing.T, redisURL string) *deployment {
 		"GATEHOUSE_TRUSTED_PROXIES":          "127.0.0.1",
 		"GATEHOUSE_PASSWORD_MIN_STRENGTH":    "0",
 		"GATEHOUSE_REVOCATION_SYNC_INTERVAL": "1s",
+		// These tests are about shared state, not overload: let bursts of
+		// registrations queue for the hashing slot rather than get 503.
+		"GATEHOUSE_HASH_QUEUE":      "64",
+		"GATEHOUSE_HASH_QUEUE_WAIT": "10s",
 	}
 	d := &deployment{env: env}
 	env["GATEHOUSE_DATA_DIR"] = t.TempDir()
