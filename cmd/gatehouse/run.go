@@ -14,6 +14,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
+	"github.com/gatehouse-auth/gatehouse/internal/hashpool"
+	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
 	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 )
@@ -40,6 +42,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return importCmd(ctx, rest, getenv, stdin, stdout, stderr)
 	case "user":
 		return userCmd(ctx, rest, getenv, stdin, stdout, stderr)
+	case hashWorkerCommand:
+		// Not for people: the server's own hashing worker (internal/hashpool).
+		return hashpool.Serve(stdin, stdout, pwhash.New(pwhash.DefaultParams))
 	case "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -17,10 +18,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
+	"github.com/gatehouse-auth/gatehouse/internal/hashpool"
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
 	"github.com/gatehouse-auth/gatehouse/internal/inmem"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
-	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
 	"github.com/gatehouse-auth/gatehouse/internal/redis"
 	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
@@ -33,6 +34,25 @@ const (
 	userCacheEntries = 10000
 	userCacheTTL     = 2 * time.Second
 )
+
+// hashWorkerCommand is the subcommand the server runs its hashing workers as.
+const hashWorkerCommand = "hash-worker"
+
+// newHashPool starts the hashing workers: copies of this executable, one per
+// hashing slot, so that argon2's large allocations never touch the API
+// process (see internal/hashpool). One hash at start proves they run.
+func newHashPool(cfg config.Config) (*hashpool.Pool, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("hash workers: %w", err)
+	}
+	pool := hashpool.New(hashConcurrency(cfg), exe, hashWorkerCommand)
+	if _, err := pool.Hash("start-up check"); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("hash workers: %w", err)
+	}
+	return pool, nil
+}
 
 // tokenLeeway is the clock skew tolerated on exp, nbf and iat.
 const tokenLeeway = 30 * time.Second
@@ -128,7 +148,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		log.Info("metrics listening", "addr", mln.Addr().String())
 		wg.Go(func() { serveMetrics(bg, mln, m, log) })
 	}
-	handler, shutdown, err := newHandler(bg, &wg, cfg, log, stores{metrics: m, db: db, shared: shared, keys: keyRing, secret: secret, issuer: issuer})
+	hasher, err := newHashPool(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer hasher.Close()
+	handler, shutdown, err := newHandler(bg, &wg, cfg, log, stores{hasher: hasher, metrics: m, db: db, shared: shared, keys: keyRing, secret: secret, issuer: issuer})
 	if err != nil {
 		ln.Close()
 		return err
@@ -176,6 +202,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 // stores are what newHandler wires the use cases to.
 type stores struct {
 	metrics *metrics.Metrics // nil: no metrics
+	hasher  auth.Hasher
 	db      *sqldb.DB
 	shared  *redis.Client // nil without Redis: one instance keeps shared state in process
 	keys    *tokens.KeyRing
@@ -235,7 +262,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		Users:       users,
 		Sessions:    sessions,
 		Revocations: revocations,
-		Hasher:      pwhash.New(pwhash.DefaultParams),
+		Hasher:      st.hasher,
 		Policy:      passwordPolicy(cfg),
 		Tokens:      tm,
 		RefreshKey:  deriveKey(st.secret, "refresh-token MAC v1"),
@@ -313,14 +340,14 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	return handler, func() { once.Do(func() { close(shuttingDown) }) }, nil
 }
 
-// hashConcurrency is GATEHOUSE_HASH_CONCURRENCY, or one less than the CPUs
-// (at least 1): argon2id takes a whole core per hash, and a core left free
-// keeps token checks fast while logins flood in.
+// hashConcurrency is GATEHOUSE_HASH_CONCURRENCY, or half the CPUs (at
+// least 1): argon2id takes a whole core per hash, and the other half keeps
+// token checks fast while logins flood in.
 func hashConcurrency(cfg config.Config) int {
 	if cfg.HashConcurrency > 0 {
 		return cfg.HashConcurrency
 	}
-	return max(runtime.GOMAXPROCS(0)-1, 1)
+	return max(runtime.GOMAXPROCS(0)/2, 1)
 }
 
 // hashQueue is GATEHOUSE_HASH_QUEUE, or twice the concurrency: a short

@@ -22,7 +22,7 @@ type Service struct {
 	users       gatehouse.UserStore
 	sessions    gatehouse.SessionStore
 	revocations Revocations
-	hasher      *pwhash.Hasher
+	hasher      Hasher
 	policy      pwhash.Policy
 	tokens      *tokens.Manager
 	refreshKey  []byte
@@ -62,7 +62,7 @@ type Deps struct {
 	Users       gatehouse.UserStore
 	Sessions    gatehouse.SessionStore
 	Revocations Revocations
-	Hasher      *pwhash.Hasher
+	Hasher      Hasher
 	Policy      pwhash.Policy
 	Tokens      *tokens.Manager
 	// RefreshKey (32 bytes, derived from the server secret) keys the MAC
@@ -99,6 +99,14 @@ func New(d Deps) *Service {
 		refreshKey: d.RefreshKey, lifetimes: d.Lifetimes, now: now, log: log, audit: d.Audit,
 		limiter: d.Limiter, limits: limits,
 	}
+}
+
+// Hasher hashes and verifies passwords: a *pwhash.Hasher in process, or a
+// pool of worker processes (internal/hashpool) in the server.
+type Hasher interface {
+	Hash(password string) (string, error)
+	Verify(password, encoded string) (ok, rehash bool, err error)
+	VerifyDummy(password string) bool
 }
 
 // Client describes who asks, as far as the HTTP layer knows: recorded with

@@ -156,9 +156,9 @@ type Config struct {
 	RateLimitRefreshIP          gatehouse.Limit
 
 	// HashConcurrency bounds the requests hashing a password at once (0:
-	// one less than the CPUs, at least 1, so that a login flood leaves a
-	// core for token checks); HashQueue more may wait, each at most
-	// HashQueueWait; past that, 503 at once.
+	// half the CPUs, at least 1, so that a login flood leaves the other half
+	// to token checks); HashQueue more may wait, each at most HashQueueWait;
+	// past that, 503 at once.
 	HashConcurrency int
 	HashQueue       int
 	HashQueueWait   time.Duration
@@ -419,8 +419,8 @@ func settings() []setting {
 			"refresh token exchanges from one client address",
 			func(c *Config) *gatehouse.Limit { return &c.RateLimitRefreshIP }),
 		{
-			env: "GATEHOUSE_HASH_CONCURRENCY", flag: "hash-concurrency", arg: "int", def: "CPUs - 1 (at least 1)",
-			usage: "password hashes (logins, registrations) run at once; more wait in a short queue, then get 503",
+			env: "GATEHOUSE_HASH_CONCURRENCY", flag: "hash-concurrency", arg: "int", def: "half the CPUs (at least 1)",
+			usage: "password hashes (logins, registrations) run at once, each in a worker process; more wait in a short queue, then get 503",
 			apply: func(c *Config, raw string) (err error) {
 				c.HashConcurrency, err = parseInt(raw)
 				return err
