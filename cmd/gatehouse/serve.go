@@ -309,6 +309,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		FeedClients:    cfg.RevocationClients,
 		Shutdown:       shuttingDown,
 		TrustedProxies: cfg.TrustedProxies,
+		ProxyHeader:    cfg.ProxyHeader,
 	})
 
 	wg.Go(func() { keepAuditRetention(bg, db.Audit(), cfg.AuditRetention, pruneInterval, time.Now, log) })

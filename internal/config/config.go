@@ -143,9 +143,11 @@ type Config struct {
 	// key and channel, so that several deployments can share one Redis.
 	RedisURL    string
 	RedisPrefix string
-	// TrustedProxies are the peers whose X-Forwarded-For is believed: the
-	// client address is the right-most one not in this list.
+	// TrustedProxies are the peers whose forwarding header is believed: the
+	// client address is the right-most one not in this list. ProxyHeader
+	// names that header: "x-forwarded-for" (default) or "forwarded".
 	TrustedProxies []netip.Prefix
+	ProxyHeader    string
 
 	// Rate limits, each N per duration; a zero Limit is off. See
 	// auth.Limits for what each one counts.
@@ -477,6 +479,14 @@ func settings() []setting {
 			},
 		},
 		{
+			env: "GATEHOUSE_PROXY_HEADER", flag: "proxy-header", arg: "name", def: "x-forwarded-for",
+			usage: "the header trusted proxies name the client in: x-forwarded-for or forwarded (RFC 7239); the other is ignored",
+			apply: func(c *Config, raw string) (err error) {
+				c.ProxyHeader, err = parseEnum(raw, "x-forwarded-for", "forwarded")
+				return err
+			},
+		},
+		{
 			env: "GATEHOUSE_MAX_BODY_BYTES", flag: "max-body-bytes", arg: "bytes", def: strconv.Itoa(defaultMaxBodyBytes),
 			usage: "largest request body accepted, in bytes (1 KiB to 64 MiB)",
 			apply: func(c *Config, raw string) (err error) {
@@ -528,6 +538,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		KeysReloadInterval:     defaultKeysReloadInterval,
 		RevocationSyncInterval: defaultRevocationSyncInterval,
 		RedisPrefix:            "gatehouse:",
+		ProxyHeader:            "x-forwarded-for",
 
 		RateLimitLoginIP:            defaultRateLimitLoginIP,
 		RateLimitLoginAccount:       defaultRateLimitLoginAccount,

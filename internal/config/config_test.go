@@ -80,6 +80,7 @@ func defaults(tb testing.TB) Config {
 		KeysReloadInterval:     30 * time.Second,
 		RevocationSyncInterval: time.Second,
 		RedisPrefix:            "gatehouse:",
+		ProxyHeader:            "x-forwarded-for",
 
 		RateLimitLoginIP:            gatehouse.Limit{N: 20, Per: time.Minute},
 		RateLimitLoginAccount:       gatehouse.Limit{N: 10, Per: 15 * time.Minute},
@@ -191,6 +192,7 @@ func TestLoadEnv(t *testing.T) {
 					RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
 					HashQueueWait:               time.Second,
 					AuditRetention:              90 * 24 * time.Hour,
+					ProxyHeader:                 "x-forwarded-for",
 				}
 			},
 		},
@@ -312,6 +314,7 @@ func TestLoadFlagsOverrideEnv(t *testing.T) {
 		RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
 		HashQueueWait:               time.Second,
 		AuditRetention:              90 * 24 * time.Hour,
+		ProxyHeader:                 "x-forwarded-for",
 	}
 	checkConfig(t, mustLoad(t, args, fullEnv()), want)
 
@@ -1163,5 +1166,15 @@ func TestCORSSettings(t *testing.T) {
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_CORS") {
 			t.Errorf("%v (credentials %v): %v", tt.origins, tt.credentials, err)
 		}
+	}
+}
+
+func TestProxyHeaderSetting(t *testing.T) {
+	t.Parallel()
+	if c := mustLoad(t, nil, map[string]string{"GATEHOUSE_PROXY_HEADER": "Forwarded"}); c.ProxyHeader != "forwarded" {
+		t.Errorf("ProxyHeader = %q", c.ProxyHeader)
+	}
+	if _, err := Load(nil, envOf(map[string]string{"GATEHOUSE_PROXY_HEADER": "x-real-ip"})); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_PROXY_HEADER") {
+		t.Errorf("unsupported header: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"runtime/debug"
@@ -32,7 +33,7 @@ func clientIPFrom(ctx context.Context) string {
 // trusted hop appended the address it saw, so the right-most address that
 // is not a trusted proxy is the client; anything left of it could have been
 // written by the client itself.
-func realIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
+func realIP(trusted []netip.Prefix, header string) func(http.Handler) http.Handler {
 	isTrusted := func(a netip.Addr) bool {
 		for _, p := range trusted {
 			if p.Contains(a) {
@@ -41,15 +42,19 @@ func realIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 		}
 		return false
 	}
+	hopsOf := forwardedForHops
+	if header == ProxyHeaderForwarded {
+		hopsOf = forwardedHops
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ip := peerAddr(r)
 			if len(trusted) > 0 && isTrusted(ip) {
-				hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+				hops := hopsOf(r.Header)
 				for i := len(hops) - 1; i >= 0; i-- {
-					a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+					a, err := netip.ParseAddr(hops[i])
 					if err != nil {
-						break // garbage: stop at the last address we could trust
+						break // garbage (or "unknown"): stop at the last address we could trust
 					}
 					ip = a.Unmap()
 					if !isTrusted(ip) {
@@ -66,6 +71,51 @@ func realIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(gatehouse.NewContextWithRequestInfo(r.Context(), ri)))
 		})
 	}
+}
+
+// The headers a trusted proxy may name the client in. Only the one the
+// proxy writes is read: a proxy that writes one header passes the other
+// through from the client untouched, so believing both would let any client
+// choose its address.
+const (
+	ProxyHeaderXForwardedFor = "x-forwarded-for"
+	ProxyHeaderForwarded     = "forwarded" // RFC 7239
+)
+
+// forwardedForHops lists the addresses of X-Forwarded-For, left to right.
+func forwardedForHops(h http.Header) []string {
+	hops := strings.Split(strings.Join(h.Values("X-Forwarded-For"), ","), ",")
+	for i := range hops {
+		hops[i] = strings.TrimSpace(hops[i])
+	}
+	return hops
+}
+
+// forwardedHops lists the for= addresses of RFC 7239 Forwarded headers, left
+// to right: `for=192.0.2.60;proto=http, for="[2001:db8::1]:4711"`. A hop
+// without a for= parameter, or with an obfuscated or "unknown" one, yields a
+// value that does not parse as an address, which stops the walk there.
+func forwardedHops(h http.Header) []string {
+	var hops []string
+	for _, elem := range strings.Split(strings.Join(h.Values("Forwarded"), ","), ",") {
+		node := ""
+		for _, pair := range strings.Split(elem, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if ok && strings.EqualFold(k, "for") {
+				node = strings.Trim(v, `"`)
+			}
+		}
+		// Strip a port: "[2001:db8::1]:4711" or "192.0.2.60:8080".
+		if strings.HasPrefix(node, "[") {
+			if end := strings.IndexByte(node, ']'); end > 0 {
+				node = node[1:end]
+			}
+		} else if host, _, err := net.SplitHostPort(node); err == nil {
+			node = host
+		}
+		hops = append(hops, node)
+	}
+	return hops
 }
 
 func peerAddr(r *http.Request) netip.Addr {

@@ -45,8 +45,11 @@ type Deps struct {
 	Observer Observer
 	// CORS lets browser apps on other origins call the API; zero: none.
 	CORS CORS
-	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	// TrustedProxies are the peers whose forwarding header is believed, and
+	// ProxyHeader which header that is (ProxyHeaderXForwardedFor, the
+	// default, or ProxyHeaderForwarded).
 	TrustedProxies []netip.Prefix
+	ProxyHeader    string
 }
 
 // Observer hears login outcomes ("success" or the error code) and which
@@ -85,7 +88,7 @@ func NewServer(d Deps) http.Handler {
 	h = recoverPanics(out)(h)
 	h = cors(d.CORS)(h)
 	h = securityHeaders(d.HSTS)(h)
-	h = realIP(d.TrustedProxies)(h)
+	h = realIP(d.TrustedProxies, d.ProxyHeader)(h)
 	h = requestID(h)
 	return h
 }

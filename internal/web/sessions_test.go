@@ -673,3 +673,52 @@ func TestClientAddress(t *testing.T) {
 		})
 	}
 }
+
+// With GATEHOUSE_PROXY_HEADER=forwarded the client is read from RFC 7239
+// Forwarded, and X-Forwarded-For is ignored (the proxy passes it through from
+// the client untouched).
+func TestClientAddressForwarded(t *testing.T) {
+	e := newTestEnv(t, envOptions{trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, proxyHeader: ProxyHeaderForwarded})
+	e.register(t, "fwd", "fwd@example.com", goodPassword)
+	tests := []struct {
+		name, peer, forwarded, xff, want string
+	}{
+		{"plain", "10.1.2.3:5000", "for=203.0.113.9;proto=https", "", "203.0.113.9"},
+		{"X-Forwarded-For is not believed", "10.1.2.3:5000", "", "203.0.113.66", "10.1.2.3"},
+		{"quoted IPv6 with port", "10.1.2.3:5000", `for="[2001:db8::1]:4711"`, "", "2001:db8::1"},
+		{"client prepends a fake element", "10.1.2.3:5000", "for=1.1.1.1, for=203.0.113.9", "", "203.0.113.9"},
+		{"two trusted hops", "10.1.2.3:5000", "for=203.0.113.9, for=10.9.9.9", "", "203.0.113.9"},
+		{"unknown", "10.1.2.3:5000", "for=unknown", "", "10.1.2.3"},
+		{"obfuscated", "10.1.2.3:5000", "for=_hidden", "", "10.1.2.3"},
+		{"untrusted peer", "198.51.100.7:5000", "for=203.0.113.9", "", "198.51.100.7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := formRequest("/auth/login", url.Values{"username": {"fwd"}, "password": {goodPassword}})
+			req.RemoteAddr = tt.peer
+			if tt.forwarded != "" {
+				req.Header.Set("Forwarded", tt.forwarded)
+			}
+			if tt.xff != "" {
+				req.Header.Set("X-Forwarded-For", tt.xff)
+			}
+			r := e.do(t, req)
+			if r.status != http.StatusOK {
+				t.Fatalf("login: %d %s", r.status, r.body)
+			}
+			list := e.do(t, authed(http.MethodGet, "/users/me/sessions", r.json(t)["access_token"].(string), nil))
+			var body struct {
+				Sessions []struct {
+					ClientIP string `json:"client_ip"`
+					Current  bool   `json:"current"`
+				} `json:"sessions"`
+			}
+			json.Unmarshal(list.body, &body)
+			for _, s := range body.Sessions {
+				if s.Current && s.ClientIP != tt.want {
+					t.Errorf("client_ip = %q, want %q", s.ClientIP, tt.want)
+				}
+			}
+		})
+	}
+}

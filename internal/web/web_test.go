@@ -75,6 +75,7 @@ type envOptions struct {
 	alg         string                // "": HS256 with testSecret; else keys kept in the database
 	grace       *time.Duration        // nil: 10 s
 	trusted     []netip.Prefix        // trusted proxies
+	proxyHeader string                // "": X-Forwarded-For
 	limits      *auth.Limits          // nil: no rate limits
 	limiter     gatehouse.RateLimiter // with limits; nil: an inmem.RateLimiter on the test clock
 }
@@ -172,6 +173,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		FeedClients:    map[string]string{feedClientID: feedClientSecret},
 		Shutdown:       shutdown,
 		TrustedProxies: opts.trusted,
+		ProxyHeader:    opts.proxyHeader,
 	})
 	return &testEnv{audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb)}
 }
