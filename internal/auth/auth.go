@@ -109,6 +109,12 @@ type Hasher interface {
 	VerifyDummy(password string) bool
 }
 
+// unreadableHash reports whether a Verify error is about the stored hash
+// (malformed, or a scheme we do not know) rather than the hasher failing.
+func unreadableHash(err error) bool {
+	return errors.Is(err, pwhash.ErrMalformedHash) || errors.Is(err, pwhash.ErrUnknownHash)
+}
+
 // Client describes who asks, as far as the HTTP layer knows: recorded with
 // the session, shown in the session list.
 type Client struct {
@@ -261,11 +267,16 @@ func (s *Service) login(ctx context.Context, login, password string, client Clie
 		return nil, u, err
 	}
 	ok, rehash, err := s.hasher.Verify(password, u.PasswordHash)
-	if err != nil {
+	if unreadableHash(err) {
 		// A stored hash we cannot read is an operator's problem; the caller
 		// learns only that the login failed.
 		s.log.LogAttrs(ctx, slog.LevelError, "stored password hash unreadable", slog.Int64("user_id", u.ID), slog.String("error", err.Error()))
 		return nil, u, errInvalidCredentials
+	}
+	if err != nil {
+		// The hasher itself failed (a worker process died): a server
+		// error, not the caller's wrong password.
+		return nil, u, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
 		return nil, u, errInvalidCredentials

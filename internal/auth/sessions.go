@@ -314,6 +314,9 @@ func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, session
 		return err
 	}
 	ok, _, err := s.hasher.Verify(current, fresh.PasswordHash)
+	if err != nil && !unreadableHash(err) {
+		return fmt.Errorf("verify password: %w", err)
+	}
 	if err != nil || !ok {
 		return &gatehouse.Error{Code: gatehouse.CodeWrongPassword, Err: err}
 	}
