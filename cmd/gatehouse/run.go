@@ -43,7 +43,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "user":
 		return userCmd(ctx, rest, getenv, stdin, stdout, stderr)
 	case hashWorkerCommand:
-		// Not for people: the server's own hashing worker (internal/hashpool).
+		// Not for people: the server's own hashing worker (internal/hashpool),
+		// at a lower CPU priority than the server it works for.
+		hashpool.LowerPriority()
 		return hashpool.Serve(stdin, stdout, pwhash.New(pwhash.DefaultParams))
 	case "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
