@@ -46,10 +46,17 @@ func run() error {
 	flood := flag.Int("flood", 32, "concurrent login flooders")
 	times := flag.Float64("times", 4, "flood rate, as a multiple of the hash-bound ceiling (0: as fast as the flooders can)")
 	readers := flag.Int("readers", 8, "concurrent /users/me clients")
+	control := flag.Bool("control", false, "also measure /users/me under an equal-rate flood of GET /healthz (no hashing)")
+	floodChild := flag.String("flood-child", "", "internal: run only a flood against this base URL and report as JSON")
+	floodPath := flag.String("flood-path", "/auth/login", "internal: the flood child's route")
+	floodRate := flag.Float64("flood-rate", 0, "internal: the flood child's rate per second")
 	readRate := flag.Float64("read-rate", 1000, "/users/me requests per second, sent at a fixed pace (0: as fast as the clients can, which measures throughput, not latency)")
 	flag.Parse()
-	if *duration > time.Minute {
+	if *duration > time.Minute+2*time.Second {
 		return fmt.Errorf("-duration is capped at 1m")
+	}
+	if *floodChild != "" {
+		return floodOnly(*floodChild, *floodPath, *flood, *floodRate, *duration)
 	}
 
 	hashTime := measureHash()
@@ -69,41 +76,50 @@ func run() error {
 	quiet := readPhase(base, token, *readers, *duration, *readRate)
 	fmt.Printf("\n/users/me without flood: %d requests, p50 %v, p99 %v\n", len(quiet), pct(quiet, 50), pct(quiet, 99))
 
-	var f floodStats
-	ctx, cancel := context.WithCancel(context.Background())
-	// An open-loop flood: requests are sent at a fixed rate whether or not
-	// earlier ones were answered, as an attacker's would be.
-	var pace <-chan time.Time
+	rate := *times * ceiling
 	if *times > 0 {
-		rate := *times * ceiling
 		fmt.Printf("flood rate: %.0f logins/s (%.0f× the ceiling)\n", rate, *times)
-		ticker := time.NewTicker(time.Duration(float64(time.Second) / rate))
-		defer ticker.Stop()
-		pace = ticker.C
 	}
-	var wg sync.WaitGroup
-	for i := range *flood {
-		wg.Go(func() { f.run(ctx, base, i, pace) })
+	// The flood runs in a process of its own, so that its goroutines never
+	// delay this process's readers: the readers measure the server, not
+	// their own scheduling behind 32 flooders.
+	flooder, err := startFlood(base, "/auth/login", *flood, rate, *duration+2*time.Second)
+	if err != nil {
+		return err
 	}
 	time.Sleep(time.Second) // let the flood build up
 	loud := readPhase(base, token, *readers, *duration, *readRate)
-	cancel()
-	wg.Wait()
-	elapsed := *duration + time.Second
+	f, err := flooder.wait()
+	if err != nil {
+		return err
+	}
 
 	fmt.Printf("/users/me during flood:  %d requests, p50 %v, p99 %v\n", len(loud), pct(loud, 50), pct(loud, 99))
-	hashed := f.answered.Load()
-	total := hashed + f.rejected.Load() + f.other.Load()
+	elapsed := f.Elapsed
+	total := f.Answered + f.Rejected + f.Other
 	fmt.Printf("\nlogin flood: %d requests in %v from %d clients\n", total, elapsed.Round(time.Second), *flood)
 	fmt.Printf("  hashed and answered (200/401): %d = %.1f/s (%.0f%% of the %.0f/s ceiling)\n",
-		hashed, float64(hashed)/elapsed.Seconds(), 100*float64(hashed)/elapsed.Seconds()/ceiling, ceiling)
-	f.mu.Lock()
-	rej := f.rejectLatency
-	f.mu.Unlock()
+		f.Answered, float64(f.Answered)/elapsed.Seconds(), 100*float64(f.Answered)/elapsed.Seconds()/ceiling, ceiling)
 	fmt.Printf("  answered 503 at once: %d = %.0f%% of the flood (p50 %v, p99 %v)\n",
-		f.rejected.Load(), 100*float64(f.rejected.Load())/float64(max(total, 1)), pct(rej, 50), pct(rej, 99))
-	if n := f.other.Load(); n > 0 {
-		fmt.Printf("  other answers or errors: %d\n", n)
+		f.Rejected, 100*float64(f.Rejected)/float64(max(total, 1)), f.RejectP50, f.RejectP99)
+	if f.Other > 0 {
+		fmt.Printf("  other answers or errors: %d\n", f.Other)
+	}
+	if *control {
+		// The same request rate at a route that does no hashing at all
+		// (GET /healthz): what the flood's HTTP traffic alone costs the
+		// readers on a machine shared with the load generator.
+		ctl, err := startFlood(base, "/healthz", *flood, rate, *duration+2*time.Second)
+		if err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+		same := readPhase(base, token, *readers, *duration, *readRate)
+		if _, err := ctl.wait(); err != nil {
+			return err
+		}
+		fmt.Printf("\ncontrol, /users/me during an equal-rate flood of GET /healthz: p50 %v, p99 %v (%.2f× the quiet p99)\n",
+			pct(same, 50), pct(same, 99), float64(pct(same, 99))/float64(max(pct(quiet, 99), 1)))
 	}
 	ratio := float64(pct(loud, 99)) / float64(max(pct(quiet, 99), 1))
 	verdict := "meets"
@@ -263,6 +279,69 @@ func readPhase(base, token string, clients int, d time.Duration, rate float64) [
 	return all
 }
 
+// floodReport is what a flood child reports on its stdout.
+type floodReport struct {
+	Answered, Rejected, Other int64
+	RejectP50, RejectP99      time.Duration
+	Elapsed                   time.Duration
+}
+
+type floodProcess struct {
+	cmd *exec.Cmd
+	out *strings.Builder
+}
+
+// startFlood runs this program again as a flood child for d.
+func startFlood(base, path string, clients int, rate float64, d time.Duration) (*floodProcess, error) {
+	cmd := exec.Command(os.Args[0], "-flood-child", base, "-flood-path", path,
+		"-flood", fmt.Sprint(clients), "-flood-rate", fmt.Sprint(rate), "-duration", d.String())
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start flood: %w", err)
+	}
+	return &floodProcess{cmd: cmd, out: out}, nil
+}
+
+func (p *floodProcess) wait() (floodReport, error) {
+	var r floodReport
+	if err := p.cmd.Wait(); err != nil {
+		return r, fmt.Errorf("flood: %w", err)
+	}
+	if err := json.Unmarshal([]byte(p.out.String()), &r); err != nil {
+		return r, fmt.Errorf("flood report: %w", err)
+	}
+	return r, nil
+}
+
+// floodOnly is the flood child: an open-loop flood of path at rate per
+// second (as an attacker's: requests are sent whether or not earlier ones
+// were answered) for d, then a JSON report on stdout.
+func floodOnly(base, path string, clients int, rate float64, d time.Duration) error {
+	var f floodStats
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var pace <-chan time.Time
+	if rate > 0 {
+		ticker := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer ticker.Stop()
+		pace = ticker.C
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() { f.run(ctx, base, path, i, pace) })
+	}
+	wg.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return json.NewEncoder(os.Stdout).Encode(floodReport{
+		Answered: f.answered.Load(), Rejected: f.rejected.Load(), Other: f.other.Load(),
+		RejectP50: pct(f.rejectLatency, 50), RejectP99: pct(f.rejectLatency, 99),
+		Elapsed: time.Since(start),
+	})
+}
+
 type floodStats struct {
 	answered, rejected, other atomic.Int64
 	mu                        sync.Mutex
@@ -270,8 +349,8 @@ type floodStats struct {
 }
 
 // run sends wrong-password logins (each costs a hash when admitted) until
-// ctx ends.
-func (f *floodStats) run(ctx context.Context, base string, i int, pace <-chan time.Time) {
+// ctx ends; GET /healthz instead when path says so (the control).
+func (f *floodStats) run(ctx context.Context, base, path string, i int, pace <-chan time.Time) {
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	form := url.Values{"username": {fmt.Sprintf("victim%d", i)}, "password": {"not the password"}}.Encode()
 	for ctx.Err() == nil {
@@ -282,8 +361,13 @@ func (f *floodStats) run(ctx context.Context, base string, i int, pace <-chan ti
 				return
 			}
 		}
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/auth/login", strings.NewReader(form))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		var req *http.Request
+		if path == "/auth/login" {
+			req, _ = http.NewRequestWithContext(ctx, "POST", base+path, strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		} else {
+			req, _ = http.NewRequestWithContext(ctx, "GET", base+path, nil)
+		}
 		start := time.Now()
 		res, err := c.Do(req)
 		if err != nil {
