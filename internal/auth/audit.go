@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -14,6 +16,9 @@ import (
 func (s *Service) record(ctx context.Context, e *gatehouse.AuditEvent) {
 	ri := gatehouse.RequestInfoFrom(ctx)
 	e.ClientIP, e.UserAgent, e.RequestID = ri.ClientIP, ri.UserAgent, ri.ID
+	if e.Event == gatehouse.EventRateLimited && !s.firstRefusal(ctx, e) {
+		return
+	}
 	if s.audit != nil {
 		if err := s.audit.Record(ctx, e); err != nil {
 			s.log.LogAttrs(ctx, slog.LevelError, "audit record failed", slog.String("event", e.Event), slog.String("error", err.Error()))
@@ -63,9 +68,30 @@ func (s *Service) auditResult(ctx context.Context, event string, userID int64, s
 			return
 		}
 		e.Outcome, e.Reason = gatehouse.OutcomeFailure, gatehouse.ErrorCode(err)
-		if gatehouse.IsCode(err, gatehouse.CodeRateLimited) {
+		var rl *gatehouse.RateLimitedError
+		if errors.As(err, &rl) {
 			e.Event, e.Reason = gatehouse.EventRateLimited, event
+			e.Detail = map[string]string{"scope": rl.Scope}
 		}
 	}
 	s.record(ctx, e)
+}
+
+// rateLimitedAuditEvery is how often one client's refusals by one limit on
+// one account are recorded.
+const rateLimitedAuditEvery = time.Minute
+
+// firstRefusal reports whether e, a rate_limited event, is the first of its
+// kind (limit, client address, account) this minute. The limits exist so
+// that a flood costs little; an audit row per refused request would turn
+// every refusal back into a database write, and fill the log with one
+// attacker. The first refusal of each minute is recorded; metrics count
+// them all.
+func (s *Service) firstRefusal(ctx context.Context, e *gatehouse.AuditEvent) bool {
+	if s.limiter == nil {
+		return true
+	}
+	key := limitKey("audit_"+gatehouse.EventRateLimited, e.Reason, e.Detail["scope"], clientKey(e.ClientIP), strconv.FormatInt(e.UserID, 10))
+	d, ok := s.allow(ctx, key, gatehouse.Limit{N: 1, Per: rateLimitedAuditEvery}, 1)
+	return !ok || d.Allowed
 }

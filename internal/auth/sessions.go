@@ -313,6 +313,13 @@ func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, session
 	if err != nil {
 		return err
 	}
+	// The current password is a secret a stolen access token could guess
+	// at here: the guesses share the login budget of this account and
+	// address, so the endpoint is no side door around the login limits.
+	guard, err := s.guardLogin(ctx, fresh, fresh.UsernameKey, Client{IP: gatehouse.RequestInfoFrom(ctx).ClientIP})
+	if err != nil {
+		return err
+	}
 	ok, _, err := s.hasher.Verify(current, fresh.PasswordHash)
 	if err != nil && !unreadableHash(err) {
 		return fmt.Errorf("verify password: %w", err)
@@ -320,6 +327,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, session
 	if err != nil || !ok {
 		return &gatehouse.Error{Code: gatehouse.CodeWrongPassword, Err: err}
 	}
+	s.loginSucceeded(ctx, guard)
 	hash, err := s.hasher.Hash(next)
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)

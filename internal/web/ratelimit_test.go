@@ -288,3 +288,59 @@ func TestRateLimitSharedAcrossInstances(t *testing.T) {
 		t.Errorf("another address through B: %d", r.status)
 	}
 }
+
+// TestPasswordChangeShareLoginLimit: a stolen access token cannot guess the
+// current password at POST /users/me/password faster than at the login: the
+// guesses spend the same budget of the account and address.
+func TestPasswordChangeShareLoginLimit(t *testing.T) {
+	e := newTestEnv(t, envOptions{limits: defaultLimits()})
+	access := e.token(t, "victim", "victim@example.com", goodPassword)
+	const thief = "203.0.113.66"
+	first429 := 0
+	for i := 1; i <= 30 && first429 == 0; i++ {
+		req := authed(http.MethodPost, "/users/me/password", access, map[string]string{
+			"current_password": "guess-" + strconv.Itoa(i), "new_password": "another long passphrase 42"})
+		switch r := e.do(t, from(req, thief)); r.status {
+		case http.StatusTooManyRequests:
+			retryAfter(t, r)
+			first429 = i
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
+		default:
+			t.Fatalf("guess %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if first429 == 0 || first429 > 11 {
+		t.Fatalf("first 429 at guess %d, want by the 11th", first429)
+	}
+	// The login from the same address is limited too: one budget.
+	if r := e.loginFrom(t, thief, "victim", goodPassword); r.status != http.StatusTooManyRequests {
+		t.Errorf("login after the guesses: %d, want 429", r.status)
+	}
+}
+
+// TestRateLimitedAuditedOncePerMinute: a flood of refused logins writes one
+// rate_limited audit row per limit, address and account each minute, not
+// one per request.
+func TestRateLimitedAuditedOncePerMinute(t *testing.T) {
+	e := newTestEnv(t, envOptions{limits: defaultLimits()})
+	e.register(t, "victim", "victim@example.com", goodPassword)
+	const attacker = "198.51.100.99"
+	count := func() int {
+		events, err := e.audit.ListAudit(t.Context(), gatehouse.AuditFilter{Event: gatehouse.EventRateLimited, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(events)
+	}
+	for i := range 40 {
+		e.loginFrom(t, attacker, "victim", "guess-"+strconv.Itoa(i))
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d rate_limited rows after one minute's refusals, want 1", n)
+	}
+	e.clock.Add(time.Minute)
+	e.loginFrom(t, attacker, "victim", "guess")
+	if n := count(); n != 2 {
+		t.Fatalf("%d rate_limited rows a minute later, want 2", n)
+	}
+}
