@@ -23,6 +23,9 @@ type Session struct {
 	UserAgent         string
 	ClientID          string // the OAuth client_id the session was created for, if any
 	Scope             string // the scope granted at login, if any
+	// AMR lists how the user authenticated (RFC 8176: "pwd", "otp"),
+	// carried by every access token of the session as amr, with its aal.
+	AMR []string
 
 	Counter   int64     // generation of the current refresh token
 	Seed      []byte    // 32 random bytes, fixed for the session's life

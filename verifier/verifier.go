@@ -141,7 +141,18 @@ type Claims struct {
 	IssuedAt  time.Time
 	NotBefore time.Time // zero when the token has no "nbf"
 	ExpiresAt time.Time
+
+	// AMR ("amr", RFC 8176) lists how the user authenticated: ["pwd"] for a
+	// password, ["pwd", "otp"] with a second factor. AAL ("aal") is the
+	// assurance level that reached: "aal1" or "aal2". Both are empty in
+	// tokens of servers older than two-factor authentication.
+	AMR []string
+	AAL string
 }
+
+// MultiFactor reports whether the user proved a second factor (aal2):
+// what a resource server checks before a sensitive operation.
+func (c *Claims) MultiFactor() bool { return c.AAL == "aal2" }
 
 // HasScope reports whether scope is one of the space-separated values of
 // c.Scope.
@@ -328,6 +339,9 @@ type wireClaims struct {
 	Username  string `json:"username"`
 	ClientID  string `json:"client_id"`
 	Scope     string `json:"scope"`
+
+	AMR []string `json:"amr"`
+	AAL string   `json:"aal"`
 }
 
 // parse fully verifies a token not found in the cache.
@@ -353,6 +367,8 @@ func (v *Verifier) parse(ctx context.Context, token string) (Claims, error) {
 		ID:        w.ID,
 		Audience:  w.Audience,
 		ExpiresAt: w.ExpiresAt.Time, // WithExpirationRequired: never nil here
+		AMR:       w.AMR,
+		AAL:       w.AAL,
 	}
 	if w.IssuedAt != nil {
 		c.IssuedAt = w.IssuedAt.Time

@@ -278,7 +278,11 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 			LoginAccountAllIPs: cfg.RateLimitLoginAccountAllIPs,
 			RegisterIP:         cfg.RateLimitRegisterIP,
 			RefreshIP:          cfg.RateLimitRefreshIP,
+			MFA:                cfg.RateLimitMFA,
 		},
+		MFA:        db.MFA(),
+		MFAKey:     deriveKey(st.secret, "mfa secrets v1"),
+		TOTPIssuer: cfg.TOTPIssuer,
 	})
 	shuttingDown := make(chan struct{})
 	var once sync.Once

@@ -43,6 +43,10 @@ func (s *Service) auditLogin(ctx context.Context, u *gatehouse.User, pair *Token
 		e.SessionID = pair.Session.ID
 	case gatehouse.CodeValidation:
 		return
+	case gatehouse.CodeMFARequired:
+		// The password step succeeded; the login completes (or not) as
+		// an mfa_login event.
+		e.Reason = code
 	case gatehouse.CodeInvalidCredentials:
 		e.Outcome, e.Reason = gatehouse.OutcomeFailure, gatehouse.ReasonWrongPassword
 		if u == nil {

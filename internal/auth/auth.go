@@ -32,6 +32,9 @@ type Service struct {
 	limiter     gatehouse.RateLimiter // nil: no rate limits (the operator's commands)
 	audit       gatehouse.AuditLog    // nil: events are logged only
 	limits      Limits
+	mfa         gatehouse.MFAStore // nil: no second factors
+	mfaKeys     *mfaKeys
+	totpIssuer  string
 }
 
 // Revocations is the set of revoked sessions the per-request check consults
@@ -77,9 +80,17 @@ type Deps struct {
 	Limits  Limits
 	// Audit records security events; nil: they are logged only.
 	Audit gatehouse.AuditLog
+	// MFA keeps second factors (see mfa.go); nil turns MFA off. MFAKey
+	// (at least 32 bytes, derived from the server secret) seals TOTP
+	// secrets and MACs recovery codes; TOTPIssuer names the service in
+	// authenticator apps.
+	MFA        gatehouse.MFAStore
+	MFAKey     []byte
+	TOTPIssuer string
 }
 
-// New returns a Service.
+// New returns a Service. It panics if d.MFA is set with an MFAKey shorter
+// than 32 bytes: a wiring mistake, not a condition to run with.
 func New(d Deps) *Service {
 	log := d.Logger
 	if log == nil {
@@ -93,12 +104,14 @@ func New(d Deps) *Service {
 	if limits.KnownClient <= 0 {
 		limits.KnownClient = defaultKnownClient
 	}
-	return &Service{
+	s := &Service{
 		users: d.Users, sessions: d.Sessions, revocations: d.Revocations,
 		hasher: d.Hasher, policy: d.Policy.WithDefaults(), tokens: d.Tokens,
 		refreshKey: d.RefreshKey, lifetimes: d.Lifetimes, now: now, log: log, audit: d.Audit,
 		limiter: d.Limiter, limits: limits,
 	}
+	s.initMFA(d)
+	return s
 }
 
 // Hasher hashes and verifies passwords: a *pwhash.Hasher in process, or a
@@ -287,6 +300,9 @@ func (s *Service) login(ctx context.Context, login, password string, client Clie
 	s.loginSucceeded(ctx, guard)
 	if rehash {
 		s.upgradeHash(ctx, u, password)
+	}
+	if err := s.secondFactor(ctx, u, client); err != nil {
+		return nil, u, err
 	}
 	pair, err := s.startSession(ctx, u, client)
 	return pair, u, err

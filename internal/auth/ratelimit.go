@@ -41,6 +41,11 @@ type Limits struct {
 	RegisterIP gatehouse.Limit
 	// RefreshIP bounds refresh token exchanges from one client address.
 	RefreshIP gatehouse.Limit
+	// MFA bounds the second-factor attempts on one account (the login's
+	// second step, confirming and disabling TOTP), from every address
+	// together; a success gives the budget back. The login's second step
+	// also counts against LoginIP.
+	MFA gatehouse.Limit
 }
 
 const defaultKnownClient = 30 * 24 * time.Hour

@@ -65,8 +65,12 @@ func parseRefreshToken(t string) (sid string, counter int64, mac []byte, ok bool
 	return parts[0], counter, mac, true
 }
 
-// startSession opens a session for u and issues its first pair.
-func (s *Service) startSession(ctx context.Context, u *gatehouse.User, client Client) (*TokenPair, error) {
+// startSession opens a session for u and issues its first pair. amr lists
+// how the user authenticated (RFC 8176); none means a password.
+func (s *Service) startSession(ctx context.Context, u *gatehouse.User, client Client, amr ...string) (*TokenPair, error) {
+	if len(amr) == 0 {
+		amr = []string{gatehouse.AMRPassword}
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	seed := make([]byte, 32)
 	if _, err := rand.Read(seed); err != nil {
@@ -84,6 +88,7 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, client Cl
 		Scope:             truncate(client.Scope, 512),
 		Seed:              seed,
 		RotatedAt:         now,
+		AMR:               amr,
 	}
 	ss.ExpiresAt = minTime(now.Add(s.lifetimes.Refresh), ss.AbsoluteExpiresAt)
 	access, claims, err := s.issue(u, ss)
@@ -98,9 +103,11 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, client Cl
 }
 
 func (s *Service) issue(u *gatehouse.User, ss *gatehouse.Session) (string, tokens.Claims, error) {
-	return s.tokens.Issue(tokens.IssueParams{
-		UserID: u.ID, Username: u.Username, SessionID: ss.ID, ClientID: ss.ClientID, Scope: ss.Scope,
-	})
+	p := tokens.IssueParams{UserID: u.ID, Username: u.Username, SessionID: ss.ID, ClientID: ss.ClientID, Scope: ss.Scope}
+	if len(ss.AMR) > 0 {
+		p.AMR, p.AAL = ss.AMR, gatehouse.AALOf(ss.AMR)
+	}
+	return s.tokens.Issue(p)
 }
 
 func (s *Service) pair(u *gatehouse.User, ss *gatehouse.Session, counter int64, access string, claims tokens.Claims) *TokenPair {

@@ -62,6 +62,7 @@ var (
 	defaultRateLimitLoginAccountAllIPs = gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour}
 	defaultRateLimitRegisterIP         = gatehouse.Limit{N: 10, Per: time.Hour}
 	defaultRateLimitRefreshIP          = gatehouse.Limit{N: 120, Per: time.Minute}
+	defaultRateLimitMFA                = gatehouse.Limit{N: 5, Per: 15 * time.Minute}
 )
 
 // Signing algorithms (GATEHOUSE_JWT_ALG). With no algorithm chosen, a
@@ -156,6 +157,11 @@ type Config struct {
 	RateLimitLoginAccountAllIPs gatehouse.Limit
 	RateLimitRegisterIP         gatehouse.Limit
 	RateLimitRefreshIP          gatehouse.Limit
+	RateLimitMFA                gatehouse.Limit
+
+	// TOTPIssuer names the service in authenticator apps (the issuer of
+	// the otpauth:// URI).
+	TOTPIssuer string
 
 	// HashConcurrency bounds the requests hashing a password at once (0:
 	// half the CPUs, at least 1, so that a login flood leaves the other half
@@ -420,6 +426,20 @@ func settings() []setting {
 		rateLimitSetting("GATEHOUSE_RATE_LIMIT_REFRESH_IP", "rate-limit-refresh-ip", defaultRateLimitRefreshIP,
 			"refresh token exchanges from one client address",
 			func(c *Config) *gatehouse.Limit { return &c.RateLimitRefreshIP }),
+		rateLimitSetting("GATEHOUSE_RATE_LIMIT_MFA", "rate-limit-mfa", defaultRateLimitMFA,
+			"second-factor attempts (TOTP or recovery code) on one account, all addresses together (a success gives them back)",
+			func(c *Config) *gatehouse.Limit { return &c.RateLimitMFA }),
+		{
+			env: "GATEHOUSE_TOTP_ISSUER", flag: "totp-issuer", arg: "name", def: "gatehouse",
+			usage: "the service's name in authenticator apps (the issuer of TOTP enrolments)",
+			apply: func(c *Config, raw string) error {
+				if strings.TrimSpace(raw) == "" || strings.ContainsAny(raw, ":") || len(raw) > 64 {
+					return errors.New("must be a name of 1 to 64 characters without ':'")
+				}
+				c.TOTPIssuer = raw
+				return nil
+			},
+		},
 		{
 			env: "GATEHOUSE_HASH_CONCURRENCY", flag: "hash-concurrency", arg: "int", def: "half the CPUs (at least 1)",
 			usage: "password hashes (logins, registrations) run at once, each in a worker process; more wait in a short queue, then get 503",
@@ -545,6 +565,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		RateLimitLoginAccountAllIPs: defaultRateLimitLoginAccountAllIPs,
 		RateLimitRegisterIP:         defaultRateLimitRegisterIP,
 		RateLimitRefreshIP:          defaultRateLimitRefreshIP,
+		RateLimitMFA:                defaultRateLimitMFA,
+		TOTPIssuer:                  "gatehouse",
 		HashQueueWait:               time.Second,
 		AuditRetention:              90 * 24 * time.Hour,
 	}
@@ -922,6 +944,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("rate_limit_login_account_all_ips", formatLimit(c.RateLimitLoginAccountAllIPs)),
 		slog.String("rate_limit_register_ip", formatLimit(c.RateLimitRegisterIP)),
 		slog.String("rate_limit_refresh_ip", formatLimit(c.RateLimitRefreshIP)),
+		slog.String("rate_limit_mfa", formatLimit(c.RateLimitMFA)),
+		slog.String("totp_issuer", c.TOTPIssuer),
 	)
 }
 

@@ -87,6 +87,8 @@ func defaults(tb testing.TB) Config {
 		RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
 		RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
 		RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
+		RateLimitMFA:                gatehouse.Limit{N: 5, Per: 15 * time.Minute},
+		TOTPIssuer:                  "gatehouse",
 		HashQueueWait:               time.Second,
 		AuditRetention:              90 * 24 * time.Hour,
 	}
@@ -190,6 +192,8 @@ func TestLoadEnv(t *testing.T) {
 					RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
 					RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
 					RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
+					RateLimitMFA:                gatehouse.Limit{N: 5, Per: 15 * time.Minute},
+					TOTPIssuer:                  "gatehouse",
 					HashQueueWait:               time.Second,
 					AuditRetention:              90 * 24 * time.Hour,
 					ProxyHeader:                 "x-forwarded-for",
@@ -312,6 +316,8 @@ func TestLoadFlagsOverrideEnv(t *testing.T) {
 		RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
 		RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
 		RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
+		RateLimitMFA:                gatehouse.Limit{N: 5, Per: 15 * time.Minute},
+		TOTPIssuer:                  "gatehouse",
 		HashQueueWait:               time.Second,
 		AuditRetention:              90 * 24 * time.Hour,
 		ProxyHeader:                 "x-forwarded-for",
@@ -1110,7 +1116,7 @@ func TestRateLimitSettings(t *testing.T) {
 			t.Parallel()
 			for _, name := range []string{
 				"GATEHOUSE_RATE_LIMIT_LOGIN_IP", "GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT", "GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT_ALL_IPS",
-				"GATEHOUSE_RATE_LIMIT_REGISTER_IP", "GATEHOUSE_RATE_LIMIT_REFRESH_IP",
+				"GATEHOUSE_RATE_LIMIT_REGISTER_IP", "GATEHOUSE_RATE_LIMIT_REFRESH_IP", "GATEHOUSE_RATE_LIMIT_MFA",
 			} {
 				c, err := Load(nil, envOf(map[string]string{name: tt.raw}))
 				if tt.wantErr {
@@ -1128,6 +1134,7 @@ func TestRateLimitSettings(t *testing.T) {
 					"GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT_ALL_IPS": c.RateLimitLoginAccountAllIPs,
 					"GATEHOUSE_RATE_LIMIT_REGISTER_IP":           c.RateLimitRegisterIP,
 					"GATEHOUSE_RATE_LIMIT_REFRESH_IP":            c.RateLimitRefreshIP,
+					"GATEHOUSE_RATE_LIMIT_MFA":                   c.RateLimitMFA,
 				}[name]
 				if got != tt.want {
 					t.Errorf("%s=%q: %+v, want %+v", name, tt.raw, got, tt.want)

@@ -28,6 +28,16 @@ var english = map[string]string{
 	"wrong_password":         "The current password is wrong",
 	"rate_limited":           "Too many attempts; try again in {seconds} seconds",
 
+	// Multi-factor authentication.
+	"mfa_required":              "A second factor is required: send a code from your authenticator app with the mfa_token",
+	"invalid_mfa_token":         "The mfa_token is invalid or has expired; log in again",
+	"invalid_mfa_code":          "The code is wrong or has already been used",
+	"wrong_mfa_code":            "The code is wrong or has already been used",
+	"mfa_already_enabled":       "Two-factor authentication is already enabled",
+	"mfa_not_enabled":           "Two-factor authentication is not enabled",
+	"mfa_enrolment_not_started": "No two-factor enrolment is pending; start one first",
+	"code_or_password":          "Give either a current code or the password",
+
 	// Field problems (FieldError.Type).
 	"missing":                   "Field required",
 	"json_invalid":              "JSON decode error",
@@ -73,6 +83,15 @@ var korean = map[string]string{
 	"invalid_cursor":         "잘못된 커서입니다. 커서 없이 다시 시작하세요",
 	"wrong_password":         "현재 비밀번호가 올바르지 않습니다",
 	"rate_limited":           "시도가 너무 많습니다. {seconds}초 후에 다시 시도하세요",
+
+	"mfa_required":              "2단계 인증이 필요합니다. mfa_token과 함께 인증 앱의 코드를 보내세요",
+	"invalid_mfa_token":         "mfa_token이 잘못되었거나 만료되었습니다. 다시 로그인하세요",
+	"invalid_mfa_code":          "코드가 올바르지 않거나 이미 사용되었습니다",
+	"wrong_mfa_code":            "코드가 올바르지 않거나 이미 사용되었습니다",
+	"mfa_already_enabled":       "2단계 인증이 이미 켜져 있습니다",
+	"mfa_not_enabled":           "2단계 인증이 켜져 있지 않습니다",
+	"mfa_enrolment_not_started": "진행 중인 2단계 인증 등록이 없습니다. 먼저 등록을 시작하세요",
+	"code_or_password":          "현재 코드 또는 비밀번호 중 하나를 보내세요",
 
 	"missing":                   "필수 항목입니다",
 	"json_invalid":              "JSON 형식이 잘못되었습니다",

@@ -21,18 +21,18 @@ func (db *DB) Sessions() gatehouse.SessionStore { return &sessionStore{db: db} }
 
 const selectSession = `SELECT id, user_id, created_at, last_used_at, expires_at, absolute_expires_at,
 	client_ip, user_agent, client_id, scope, counter, seed, rotated_at, access_expires_at,
-	revoked_at, revoke_reason FROM sessions`
+	revoked_at, revoke_reason, amr FROM sessions`
 
 // CreateSession inserts ss. Its client-supplied text is stored as clientText
 // makes it.
 func (s *sessionStore) CreateSession(ctx context.Context, ss *gatehouse.Session) error {
 	t := s.db.dialect.timeValue
 	_, err := s.db.pool().exec(ctx, `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at,
-		absolute_expires_at, client_ip, user_agent, client_id, scope, counter, seed, rotated_at, access_expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		absolute_expires_at, client_ip, user_agent, client_id, scope, counter, seed, rotated_at, access_expires_at, amr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.ID, ss.UserID, t(ss.CreatedAt), t(ss.LastUsedAt), t(ss.ExpiresAt), t(ss.AbsoluteExpiresAt),
 		clientText(ss.ClientIP), clientText(ss.UserAgent), clientText(ss.ClientID), clientText(ss.Scope),
-		ss.Counter, ss.Seed, t(ss.RotatedAt), t(ss.AccessExpiresAt))
+		ss.Counter, ss.Seed, t(ss.RotatedAt), t(ss.AccessExpiresAt), strings.Join(ss.AMR, " "))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -57,9 +57,13 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanSession(row rowScanner) (*gatehouse.Session, error) {
 	ss := new(gatehouse.Session)
+	var amr string
 	err := row.Scan(&ss.ID, &ss.UserID, scanTime(&ss.CreatedAt), scanTime(&ss.LastUsedAt), scanTime(&ss.ExpiresAt),
 		scanTime(&ss.AbsoluteExpiresAt), &ss.ClientIP, &ss.UserAgent, &ss.ClientID, &ss.Scope, &ss.Counter, &ss.Seed,
-		scanTime(&ss.RotatedAt), scanTime(&ss.AccessExpiresAt), scanNullTime(&ss.RevokedAt), &ss.RevokeReason)
+		scanTime(&ss.RotatedAt), scanTime(&ss.AccessExpiresAt), scanNullTime(&ss.RevokedAt), &ss.RevokeReason, &amr)
+	if amr != "" {
+		ss.AMR = strings.Fields(amr)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "session: no such session")
 	}

@@ -54,6 +54,11 @@ type Claims struct {
 	NotBefore time.Time
 	ExpiresAt time.Time
 	KeyID     string // the kid of the header: the key that signed the token
+
+	// AMR (RFC 8176) says how the user authenticated, e.g. ["pwd", "otp"],
+	// and AAL the assurance level that reached ("aal1", "aal2").
+	AMR []string
+	AAL string
 }
 
 // UserID returns the subject as a user id.
@@ -72,6 +77,9 @@ type IssueParams struct {
 	SessionID string // required: revoking the session must reach its tokens
 	ClientID  string // optional
 	Scope     string // optional
+
+	AMR []string // optional: the session's authentication methods
+	AAL string   // optional: their assurance level
 }
 
 // Options configure a Manager.
@@ -110,6 +118,9 @@ type jwtClaims struct {
 	Username  string `json:"username,omitempty"`
 	ClientID  string `json:"client_id,omitempty"`
 	Scope     string `json:"scope,omitempty"`
+
+	AMR []string `json:"amr,omitempty"`
+	AAL string   `json:"aal,omitempty"`
 }
 
 // New returns a Manager that signs with opts.Keys.
@@ -199,6 +210,8 @@ func (m *Manager) Issue(p IssueParams) (string, Claims, error) {
 		NotBefore: now,
 		ExpiresAt: now.Add(m.ttl),
 		KeyID:     k.id,
+		AMR:       p.AMR,
+		AAL:       p.AAL,
 	}
 	if m.audience != "" {
 		c.Audience = []string{m.audience}
@@ -217,6 +230,8 @@ func (m *Manager) Issue(p IssueParams) (string, Claims, error) {
 		Username:  c.Username,
 		ClientID:  c.ClientID,
 		Scope:     c.Scope,
+		AMR:       c.AMR,
+		AAL:       c.AAL,
 	})
 	if err != nil {
 		return "", Claims{}, fmt.Errorf("tokens: encode claims: %w", err)
@@ -413,6 +428,8 @@ func fromWire(w *jwtClaims) Claims {
 		ID:        w.ID,
 		Issuer:    w.Issuer,
 		Audience:  w.Audience,
+		AMR:       w.AMR,
+		AAL:       w.AAL,
 	}
 	if w.IssuedAt != nil {
 		c.IssuedAt = w.IssuedAt.Time

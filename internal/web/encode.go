@@ -41,6 +41,15 @@ var statusOf = map[string]int{
 	gatehouse.CodeRateLimited:          http.StatusTooManyRequests,
 	gatehouse.CodeOverloaded:           http.StatusServiceUnavailable,
 	gatehouse.CodeInternal:             http.StatusInternalServerError,
+
+	// Multi-factor authentication (mfa.go).
+	gatehouse.CodeMFARequired:          http.StatusUnauthorized,
+	gatehouse.CodeInvalidMFAToken:      http.StatusUnauthorized,
+	gatehouse.CodeInvalidMFACode:       http.StatusUnauthorized,
+	gatehouse.CodeWrongMFACode:         http.StatusBadRequest,
+	gatehouse.CodeMFAAlreadyEnabled:    http.StatusConflict,
+	gatehouse.CodeMFANotEnabled:        http.StatusConflict,
+	gatehouse.CodeMFAEnrolmentNotFound: http.StatusConflict,
 }
 
 // encode writes v as JSON with status. Headers are set before WriteHeader.
@@ -110,6 +119,10 @@ func (o *responder) error(w http.ResponseWriter, r *http.Request, err error) {
 	o.setRetryAfter(w, ge)
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", wwwAuthenticate(ge))
+	}
+	if mr := mfaRequired(ge); mr != nil {
+		writeMFARequired(w, status, o.catalog.Message(lang, ge.MessageKey(), ge.Args), mr)
+		return
 	}
 	encode(w, status, errorBody{Detail: o.catalog.Message(lang, ge.MessageKey(), ge.Args), Code: ge.Code})
 }

@@ -191,7 +191,7 @@ func handleDiscovery(issuer string, keys *tokens.KeyRing) http.Handler {
 			"token_endpoint_auth_methods_supported": []string{"none"},
 			"subject_types_supported":               []string{"public"},
 			"id_token_signing_alg_values_supported": []string{keys.Algorithm()},
-			"claims_supported":                      []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "username", "client_id", "scope"},
+			"claims_supported":                      []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "username", "client_id", "scope", "amr", "aal"},
 			"service_documentation":                 base + "/docs",
 			"revocation_feed_endpoint":              base + "/auth/revocations",
 		})

@@ -29,6 +29,7 @@ func defaultLimits() *auth.Limits {
 		LoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
 		RegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
 		RefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
+		MFA:                gatehouse.Limit{N: 5, Per: 15 * time.Minute},
 	}
 }
 

@@ -63,6 +63,7 @@ type testEnv struct {
 	keys        *tokens.KeyRing
 	clock       *testClock
 	oas         *openapitest.Validator
+	mfa         gatehouse.MFAStore
 }
 
 type envOptions struct {
@@ -160,6 +161,9 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		Limiter:     limiter,
 		Limits:      limits,
 		Audit:       db.Audit(),
+		MFA:         db.MFA(),
+		MFAKey:      []byte("mfa-key-for-tests-only-32-bytes!"),
+		TOTPIssuer:  "Gatehouse Test",
 	})
 	shutdown := make(chan struct{})
 	tb.Cleanup(func() { close(shutdown) })
@@ -175,7 +179,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		TrustedProxies: opts.trusted,
 		ProxyHeader:    opts.proxyHeader,
 	})
-	return &testEnv{audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb)}
+	return &testEnv{audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb), mfa: db.MFA()}
 }
 
 type response struct {

@@ -217,6 +217,11 @@ func TestDocumentOperations(t *testing.T) {
 		"POST /users/me/password":        bearer,
 		"POST /auth/logout":              bearer,
 		"GET /auth/revocations":          {"revocationFeedBasic", "Basic"},
+
+		"GET /users/me/mfa":               bearer,
+		"POST /users/me/mfa/totp":         bearer,
+		"POST /users/me/mfa/totp/confirm": bearer,
+		"DELETE /users/me/mfa/totp":       bearer,
 	}
 	ids := map[string]string{}
 	for _, o := range operations(doc) {
@@ -289,6 +294,7 @@ func TestDocumentOperations(t *testing.T) {
 func TestOperations(t *testing.T) {
 	t.Parallel()
 	want := []string{
+		"DELETE /users/me/mfa/totp",
 		"DELETE /users/me/sessions/{id}",
 		"GET /",
 		"GET /.well-known/jwks.json",
@@ -302,12 +308,16 @@ func TestOperations(t *testing.T) {
 		"GET /readyz",
 		"GET /users/me",
 		"GET /users/me/items",
+		"GET /users/me/mfa",
 		"GET /users/me/sessions",
 		"POST /auth/login",
+		"POST /auth/login/mfa",
 		"POST /auth/logout",
 		"POST /auth/refresh",
 		"POST /auth/register",
 		"POST /auth/token",
+		"POST /users/me/mfa/totp",
+		"POST /users/me/mfa/totp/confirm",
 		"POST /users/me/password",
 	}
 	got := openapi.Operations()

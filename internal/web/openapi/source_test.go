@@ -35,11 +35,16 @@ func stringLit(e ast.Expr) (string, bool) {
 	return s, err == nil
 }
 
-// errorCodes returns the values of the Code… constants of the root package.
+// errorCodes returns the values of the Code… constants of the root package
+// (error.go, and mfa.go for multi-factor authentication's).
 func errorCodes(tb testing.TB) []string {
 	tb.Helper()
 	var codes []string
-	for _, d := range parseGo(tb, "../../../error.go").Decls {
+	var decls []ast.Decl
+	for _, f := range []string{"../../../error.go", "../../../mfa.go"} {
+		decls = append(decls, parseGo(tb, f).Decls...)
+	}
+	for _, d := range decls {
 		gd, ok := d.(*ast.GenDecl)
 		if !ok || gd.Tok != token.CONST {
 			continue

@@ -1,0 +1,575 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"image/png"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/hotp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// TOTP parameters: RFC 6238's defaults, which every authenticator app
+// reads (SHA-1, six digits, 30-second steps). SHA-1 is sound in HMAC.
+const (
+	totpPeriod     = 30
+	totpSecretSize = 20 // bytes: 160 bits, RFC 4226 §4's recommendation
+	totpSkew       = 1  // steps either side of now: ±30 s of clock skew
+	qrSize         = 256
+)
+
+// MFATokenTTL is how long the mfa_token of a password step is good for.
+const MFATokenTTL = 5 * time.Minute
+
+// RecoveryCodeCount is how many recovery codes a confirmation issues.
+const RecoveryCodeCount = 10
+
+// recoveryCodeChars is the length of a recovery code without its dashes:
+// 12 base32 characters, 60 bits, against an online guesser who is held to
+// the MFA rate limit, and stored as a MAC under a server key, so that a copy
+// of the database cannot be searched offline either.
+const recoveryCodeChars = 12
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// mfaKeys are the keys MFA derives from Deps.MFAKey: one seals TOTP
+// secrets, the other MACs recovery codes.
+type mfaKeys struct {
+	seal     cipher.AEAD
+	recovery []byte
+}
+
+func newMFAKeys(key []byte) (*mfaKeys, error) {
+	if len(key) < 32 {
+		return nil, fmt.Errorf("auth: MFA key is %d bytes, want at least 32", len(key))
+	}
+	sealKey, err := hkdf.Key(sha256.New, key, nil, "gatehouse totp secret seal v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	recovery, err := hkdf.Key(sha256.New, key, nil, "gatehouse recovery code mac v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(sealKey)
+	if err != nil {
+		return nil, err
+	}
+	// A random nonce per seal, prepended by the AEAD: one seal per
+	// enrolment is far below the 2^32 seals where random nonces may repeat.
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		return nil, err
+	}
+	return &mfaKeys{seal: aead, recovery: recovery}, nil
+}
+
+// totpAD binds a sealed secret to its user, so that a sealed secret copied
+// into another user's row does not open there.
+func totpAD(userID int64) []byte {
+	return strconv.AppendInt([]byte("gatehouse totp secret v1\x00"), userID, 10)
+}
+
+func (k *mfaKeys) sealSecret(userID int64, secret []byte) []byte {
+	return k.seal.Seal(nil, nil, secret, totpAD(userID))
+}
+
+func (k *mfaKeys) openSecret(userID int64, sealed []byte) ([]byte, error) {
+	out, err := k.seal.Open(nil, nil, sealed, totpAD(userID))
+	if err != nil {
+		return nil, errors.New("cannot open the TOTP secret: the server secret changed, or the row was altered")
+	}
+	return out, nil
+}
+
+// recoveryHash is the stored form of a normalised recovery code.
+func (k *mfaKeys) recoveryHash(userID int64, code string) []byte {
+	m := hmac.New(sha256.New, k.recovery)
+	m.Write(strconv.AppendInt(nil, userID, 10))
+	m.Write([]byte{0})
+	m.Write([]byte(code))
+	return m.Sum(nil)
+}
+
+// initMFA sets up MFA from d; without d.MFA it stays off.
+func (s *Service) initMFA(d Deps) {
+	if d.MFA == nil {
+		return
+	}
+	keys, err := newMFAKeys(d.MFAKey)
+	if err != nil {
+		panic(err)
+	}
+	s.mfa, s.mfaKeys, s.totpIssuer = d.MFA, keys, d.TOTPIssuer
+	if s.totpIssuer == "" {
+		s.totpIssuer = "gatehouse"
+	}
+}
+
+var errMFAOff = gatehouse.Errorf(gatehouse.CodeNotFound, "mfa is not configured")
+
+func (s *Service) mfaOn() bool { return s.mfa != nil && s.mfaKeys != nil }
+
+// TOTPEnrolment is what starting an enrolment hands the user: the secret
+// (base32, for typing in), the otpauth:// URI and its QR code as a PNG.
+type TOTPEnrolment struct {
+	Secret string
+	URI    string
+	QRPNG  []byte
+}
+
+// EnrolTOTP starts a TOTP enrolment for u: a new random secret is stored,
+// sealed, as pending (replacing an earlier pending one) until ConfirmTOTP.
+// CodeMFAAlreadyEnabled if u has a confirmed TOTP.
+func (s *Service) EnrolTOTP(ctx context.Context, u *gatehouse.User) (*TOTPEnrolment, error) {
+	if !s.mfaOn() {
+		return nil, errMFAOff
+	}
+	key, err := totp.Generate(totp.GenerateOpts{
+		Issuer: s.totpIssuer, AccountName: u.Username, Period: totpPeriod, SecretSize: totpSecretSize,
+		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("generate totp key: %w", err)
+	}
+	raw, err := b32.DecodeString(key.Secret())
+	if err != nil {
+		return nil, fmt.Errorf("generate totp key: %w", err)
+	}
+	err = s.mfa.PutPendingTOTP(ctx, &gatehouse.TOTP{
+		UserID: u.ID, Secret: s.mfaKeys.sealSecret(u.ID, raw), CreatedAt: s.now().UTC().Truncate(time.Microsecond),
+	})
+	if err != nil {
+		return nil, err
+	}
+	img, err := key.Image(qrSize, qrSize)
+	if err != nil {
+		return nil, fmt.Errorf("totp qr code: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("totp qr code: %w", err)
+	}
+	return &TOTPEnrolment{Secret: key.Secret(), URI: key.URL(), QRPNG: buf.Bytes()}, nil
+}
+
+// ConfirmTOTP activates u's pending TOTP with a current code from the
+// authenticator and returns RecoveryCodeCount one-time recovery codes, shown
+// this once and stored only as MACs. The code's step counts as used.
+// CodeMFAEnrolmentNotFound without a pending enrolment,
+// CodeMFAAlreadyEnabled when already confirmed, CodeWrongMFACode for a
+// wrong code.
+func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, code string) (codes []string, err error) {
+	if !s.mfaOn() {
+		return nil, errMFAOff
+	}
+	defer func() {
+		if !gatehouse.IsCode(err, gatehouse.CodeWrongMFACode) && !gatehouse.IsCode(err, gatehouse.CodeRateLimited) && err != nil {
+			return // nothing to tell about an enrolment that was not there
+		}
+		s.auditResult(ctx, gatehouse.EventMFAEnrolled, u.ID, "", err)
+	}()
+	if code == "" {
+		return nil, gatehouse.ValidationError(gatehouse.FieldError{Loc: []string{"body", "code"}, Type: "missing"})
+	}
+	t, err := s.mfa.TOTPByUser(ctx, u.ID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAEnrolmentNotFound}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.Confirmed() {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAAlreadyEnabled}
+	}
+	if err := s.takeMFA(ctx, u); err != nil {
+		return nil, err
+	}
+	secret, err := s.mfaKeys.openSecret(u.ID, t.Secret)
+	if err != nil {
+		return nil, err
+	}
+	step, ok := matchTOTP(secret, code, s.now())
+	if !ok {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeWrongMFACode}
+	}
+	codes = make([]string, RecoveryCodeCount)
+	hashes := make([][]byte, RecoveryCodeCount)
+	for i := range codes {
+		codes[i] = newRecoveryCode()
+		hashes[i] = s.mfaKeys.recoveryHash(u.ID, normalizeRecoveryCode(codes[i]))
+	}
+	if err := s.mfa.ConfirmTOTP(ctx, u.ID, t.Secret, step, hashes, s.now().UTC().Truncate(time.Microsecond)); err != nil {
+		return nil, err
+	}
+	s.mfaSucceeded(ctx, u)
+	return codes, nil
+}
+
+// DisableTOTP removes u's TOTP and recovery codes. The user proves it is
+// them with a current code (TOTP or recovery code) or the password: a
+// stolen access token alone cannot take the second factor away.
+// CodeMFANotEnabled without a confirmed TOTP; CodeWrongMFACode or
+// CodeWrongPassword when the proof is wrong.
+func (s *Service) DisableTOTP(ctx context.Context, u *gatehouse.User, code, password string) (err error) {
+	if !s.mfaOn() {
+		return errMFAOff
+	}
+	defer func() {
+		if gatehouse.IsCode(err, gatehouse.CodeMFANotEnabled) {
+			return
+		}
+		s.auditResult(ctx, gatehouse.EventMFADisabled, u.ID, "", err)
+	}()
+	if (code == "") == (password == "") {
+		return gatehouse.ValidationError(gatehouse.FieldError{Loc: []string{"body", "code"}, Type: "code_or_password"})
+	}
+	if len(password) > s.policy.MaxBytes {
+		return gatehouse.ValidationError(gatehouse.FieldError{Loc: []string{"body", "password"}, Type: "password_too_long",
+			Key: "password_too_long", Args: map[string]any{"max": s.policy.MaxBytes}})
+	}
+	t, err := s.mfa.TOTPByUser(ctx, u.ID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) || err == nil && !t.Confirmed() {
+		return &gatehouse.Error{Code: gatehouse.CodeMFANotEnabled}
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.takeMFA(ctx, u); err != nil {
+		return err
+	}
+	if password != "" {
+		fresh, err := s.users.UserByID(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		ok, _, err := s.hasher.Verify(password, fresh.PasswordHash)
+		if err != nil && !unreadableHash(err) {
+			return fmt.Errorf("verify password: %w", err)
+		}
+		if err != nil || !ok {
+			return &gatehouse.Error{Code: gatehouse.CodeWrongPassword}
+		}
+	} else if _, reason, err := s.useCode(ctx, u, t, code); err != nil {
+		return err
+	} else if reason != "" {
+		return &gatehouse.Error{Code: gatehouse.CodeWrongMFACode, Err: errors.New(reason)}
+	}
+	if err := s.mfa.DeleteTOTP(ctx, u.ID); err != nil {
+		if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+			return &gatehouse.Error{Code: gatehouse.CodeMFANotEnabled}
+		}
+		return err
+	}
+	s.mfaSucceeded(ctx, u)
+	return nil
+}
+
+// MFAStatus is what a user may know of their own second factors.
+type MFAStatus struct {
+	TOTPEnabled       bool
+	TOTPPending       bool
+	ConfirmedAt       time.Time
+	RecoveryCodesLeft int
+}
+
+// MFAStatus reports u's second factors.
+func (s *Service) MFAStatus(ctx context.Context, u *gatehouse.User) (MFAStatus, error) {
+	if !s.mfaOn() {
+		return MFAStatus{}, nil
+	}
+	t, err := s.mfa.TOTPByUser(ctx, u.ID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return MFAStatus{}, nil
+	}
+	if err != nil {
+		return MFAStatus{}, err
+	}
+	st := MFAStatus{TOTPEnabled: t.Confirmed(), TOTPPending: !t.Confirmed(), ConfirmedAt: t.ConfirmedAt}
+	if t.Confirmed() {
+		if st.RecoveryCodesLeft, err = s.mfa.RecoveryCodesLeft(ctx, u.ID); err != nil {
+			return MFAStatus{}, err
+		}
+	}
+	return st, nil
+}
+
+// secondFactor is the login's last check, once the password is right: a
+// user with a confirmed TOTP gets CodeMFARequired carrying a fresh
+// mfa_token instead of tokens.
+func (s *Service) secondFactor(ctx context.Context, u *gatehouse.User, client Client) error {
+	if !s.mfaOn() {
+		return nil
+	}
+	t, err := s.mfa.TOTPByUser(ctx, u.ID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !t.Confirmed() {
+		return nil
+	}
+	token := rand.Text() // 128 bits; the store keeps only its SHA-256
+	now := s.now().UTC().Truncate(time.Microsecond)
+	err = s.mfa.CreateMFAChallenge(ctx, &gatehouse.MFAChallenge{
+		TokenHash: mfaTokenHash(token), UserID: u.ID,
+		ClientID: truncate(client.ClientID, 128), Scope: truncate(client.Scope, 512),
+		CreatedAt: now, ExpiresAt: now.Add(MFATokenTTL),
+	})
+	if err != nil {
+		return err
+	}
+	return &gatehouse.Error{Code: gatehouse.CodeMFARequired, Err: &gatehouse.MFARequiredError{Token: token, ExpiresIn: MFATokenTTL}}
+}
+
+func mfaTokenHash(token string) []byte {
+	sum := sha256.Sum256([]byte("gatehouse mfa token v1\x00" + token))
+	return sum[:]
+}
+
+var errInvalidMFAToken = &gatehouse.Error{Code: gatehouse.CodeInvalidMFAToken}
+
+// LoginMFA completes a login whose password step answered CodeMFARequired:
+// mfaToken is the token it handed out, code a current TOTP code or an
+// unused recovery code. It opens the session the password step would have,
+// with amr ["pwd", "otp"] (aal2), and consumes the mfa_token.
+//
+// A TOTP code is accepted for the current step and one either side, and
+// once only: the step is recorded atomically, so a replayed code (even
+// concurrently) is refused. Attempts count against the client address's
+// login budget and the account's MFA budget (CodeRateLimited).
+//
+// An unknown, expired or used mfa_token gives CodeInvalidMFAToken; a wrong,
+// replayed or used-up code CodeInvalidMFACode, and the mfa_token stays good
+// for another try until it expires.
+func (s *Service) LoginMFA(ctx context.Context, mfaToken, code string, client Client) (pair *TokenPair, err error) {
+	var u *gatehouse.User
+	reason, method := "", "totp"
+	defer func() { s.auditMFALogin(ctx, u, pair, method, reason, err) }()
+	if !s.mfaOn() {
+		return nil, errInvalidMFAToken
+	}
+	var fields []gatehouse.FieldError
+	if mfaToken == "" {
+		fields = appendProblem(fields, "mfa_token", &problem{typ: "missing"})
+	}
+	if code == "" {
+		fields = appendProblem(fields, "code", &problem{typ: "missing"})
+	}
+	if len(fields) > 0 {
+		return nil, gatehouse.ValidationError(fields...)
+	}
+	if err := s.limitIP(ctx, scopeLoginIP, s.limits.LoginIP, client.IP); err != nil {
+		return nil, err
+	}
+	if len(mfaToken) > 128 {
+		return nil, errInvalidMFAToken
+	}
+	hash := mfaTokenHash(mfaToken)
+	c, err := s.mfa.MFAChallenge(ctx, hash, s.now())
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil, errInvalidMFAToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err = s.users.UserByID(ctx, c.UserID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil, errInvalidMFAToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.IsActive {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
+	}
+	if err := s.takeMFA(ctx, u); err != nil {
+		return nil, err
+	}
+	t, err := s.mfa.TOTPByUser(ctx, u.ID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) || err == nil && !t.Confirmed() {
+		return nil, errInvalidMFAToken // MFA was disabled meanwhile: log in again
+	}
+	if err != nil {
+		return nil, err
+	}
+	recovery, reason, err := s.useCode(ctx, u, t, code)
+	if err != nil {
+		return nil, err
+	}
+	if reason != "" {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeInvalidMFACode, Err: errors.New(reason)}
+	}
+	if recovery >= 0 {
+		method = "recovery_code"
+		s.record(ctx, &gatehouse.AuditEvent{Event: gatehouse.EventRecoveryCodeUsed, Outcome: gatehouse.OutcomeSuccess,
+			UserID: u.ID, Login: u.UsernameKey, Detail: map[string]string{"remaining": strconv.Itoa(recovery)}})
+	}
+	// The challenge goes after the code is used: of two requests racing
+	// with one mfa_token, one opens a session.
+	if err := s.mfa.ConsumeMFAChallenge(ctx, hash, s.now()); gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil, errInvalidMFAToken
+	} else if err != nil {
+		return nil, err
+	}
+	s.mfaSucceeded(ctx, u)
+	client.ClientID, client.Scope = c.ClientID, c.Scope
+	return s.startSession(ctx, u, client, gatehouse.AMRPassword, gatehouse.AMROTP)
+}
+
+// useCode checks code against u's confirmed TOTP t, or else as a recovery
+// code, and uses it up. reason is "" when it was accepted, else why not
+// (for the audit log); recovery is the number of recovery codes left when
+// a recovery code was used, -1 for a TOTP code.
+func (s *Service) useCode(ctx context.Context, u *gatehouse.User, t *gatehouse.TOTP, code string) (recovery int, reason string, err error) {
+	if tc, ok := totpCode(code); ok {
+		secret, err := s.mfaKeys.openSecret(u.ID, t.Secret)
+		if err != nil {
+			return -1, "", err
+		}
+		step, ok := matchTOTP(secret, tc, s.now())
+		if !ok {
+			return -1, gatehouse.CodeInvalidMFACode, nil
+		}
+		err = s.mfa.UseTOTPStep(ctx, u.ID, step)
+		switch {
+		case gatehouse.IsCode(err, gatehouse.CodeConflict):
+			return -1, gatehouse.ReasonCodeReplayed, nil
+		case gatehouse.IsCode(err, gatehouse.CodeNotFound):
+			return -1, gatehouse.CodeMFANotEnabled, nil
+		case err != nil:
+			return -1, "", err
+		}
+		return -1, "", nil
+	}
+	rc := normalizeRecoveryCode(code)
+	if len(rc) != recoveryCodeChars {
+		return -1, gatehouse.CodeInvalidMFACode, nil
+	}
+	left, err := s.mfa.UseRecoveryCode(ctx, u.ID, s.mfaKeys.recoveryHash(u.ID, rc), s.now().UTC().Truncate(time.Microsecond))
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return -1, gatehouse.CodeInvalidMFACode, nil
+	}
+	if err != nil {
+		return -1, "", err
+	}
+	return left, "", nil
+}
+
+// totpCode returns code as six ASCII digits, spaces removed ("123 456"
+// as apps show it), and whether it is one.
+func totpCode(code string) (string, bool) {
+	c := strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	if len(c) != 6 {
+		return "", false
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] < '0' || c[i] > '9' {
+			return "", false
+		}
+	}
+	return c, true
+}
+
+// matchTOTP returns the time step, within totpSkew of now's, whose code is
+// code. Every candidate is computed and compared in constant time.
+func matchTOTP(secret []byte, code string, now time.Time) (step int64, ok bool) {
+	code, valid := totpCode(code)
+	if !valid {
+		return 0, false
+	}
+	cur := now.Unix() / totpPeriod
+	enc := b32.EncodeToString(secret)
+	for d := int64(-totpSkew); d <= totpSkew; d++ {
+		want, err := hotp.GenerateCodeCustom(enc, uint64(cur+d), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			step, ok = cur+d, true
+		}
+	}
+	return step, ok
+}
+
+// newRecoveryCode returns a random code as shown to the user: twelve
+// base32 characters in groups of four, e.g. "k7qa-2mzd-x4pe".
+func newRecoveryCode() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	s := strings.ToLower(b32.EncodeToString(b[:]))[:recoveryCodeChars]
+	return s[:4] + "-" + s[4:8] + "-" + s[8:]
+}
+
+// normalizeRecoveryCode is the form a recovery code is MACed in: dashes
+// and spaces dropped, upper case, so that it may be typed either way.
+func normalizeRecoveryCode(code string) string {
+	if len(code) > 64 {
+		return ""
+	}
+	r := strings.NewReplacer("-", "", " ", "")
+	return strings.ToUpper(r.Replace(strings.TrimSpace(code)))
+}
+
+const scopeMFAAccount = "mfa_account"
+
+// takeMFA takes one attempt from the account's MFA budget.
+func (s *Service) takeMFA(ctx context.Context, u *gatehouse.User) error {
+	if s.limiter == nil {
+		return nil
+	}
+	return s.take(ctx, scopeMFAAccount, limitKey(scopeMFAAccount, accountKey(u, "")), s.limits.MFA)
+}
+
+// mfaSucceeded gives the account's MFA budget back: only failures add up.
+func (s *Service) mfaSucceeded(ctx context.Context, u *gatehouse.User) {
+	if s.limiter == nil {
+		return
+	}
+	if err := s.limiter.Reset(ctx, limitKey(scopeMFAAccount, accountKey(u, ""))); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "rate limiter reset failed", slog.String("error", err.Error()))
+	}
+}
+
+// auditMFALogin records the second step of a login.
+func (s *Service) auditMFALogin(ctx context.Context, u *gatehouse.User, pair *TokenPair, method, reason string, err error) {
+	e := &gatehouse.AuditEvent{Event: gatehouse.EventMFALogin, Outcome: gatehouse.OutcomeSuccess}
+	if u != nil {
+		e.UserID, e.Login = u.ID, u.UsernameKey
+	}
+	switch code := gatehouse.ErrorCode(err); code {
+	case "":
+		e.SessionID = pair.Session.ID
+		e.Detail = map[string]string{"method": method}
+	case gatehouse.CodeValidation:
+		return
+	case gatehouse.CodeRateLimited:
+		e.Event, e.Outcome, e.Reason = gatehouse.EventRateLimited, gatehouse.OutcomeFailure, gatehouse.EventMFALogin
+		var rl *gatehouse.RateLimitedError
+		if errors.As(err, &rl) {
+			e.Detail = map[string]string{"scope": rl.Scope}
+		}
+	default:
+		e.Outcome, e.Reason = gatehouse.OutcomeFailure, code
+		if reason != "" {
+			e.Reason = reason
+		}
+	}
+	s.record(ctx, e)
+}
