@@ -32,6 +32,7 @@ type Service struct {
 	limiter     gatehouse.RateLimiter // nil: no rate limits (the operator's commands)
 	audit       gatehouse.AuditLog    // nil: events are logged only
 	limits      Limits
+	email       *emailFlows
 }
 
 // Revocations is the set of revoked sessions the per-request check consults
@@ -77,6 +78,8 @@ type Deps struct {
 	Limits  Limits
 	// Audit records security events; nil: they are logged only.
 	Audit gatehouse.AuditLog
+	// Email configures verification and password reset; zero: off.
+	Email Email
 }
 
 // New returns a Service.
@@ -97,7 +100,7 @@ func New(d Deps) *Service {
 		users: d.Users, sessions: d.Sessions, revocations: d.Revocations,
 		hasher: d.Hasher, policy: d.Policy.WithDefaults(), tokens: d.Tokens,
 		refreshKey: d.RefreshKey, lifetimes: d.Lifetimes, now: now, log: log, audit: d.Audit,
-		limiter: d.Limiter, limits: limits,
+		limiter: d.Limiter, limits: limits, email: newEmailFlows(d.Email),
 	}
 }
 
@@ -283,6 +286,9 @@ func (s *Service) login(ctx context.Context, login, password string, client Clie
 	}
 	if !u.IsActive {
 		return nil, u, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
+	}
+	if err := s.checkVerified(u); err != nil {
+		return nil, u, err
 	}
 	s.loginSucceeded(ctx, guard)
 	if rehash {

@@ -305,9 +305,13 @@ func TestOperations(t *testing.T) {
 		"GET /users/me/sessions",
 		"POST /auth/login",
 		"POST /auth/logout",
+		"POST /auth/password-reset",
+		"POST /auth/password-reset/request",
 		"POST /auth/refresh",
 		"POST /auth/register",
 		"POST /auth/token",
+		"POST /auth/verify-email",
+		"POST /auth/verify-email/request",
 		"POST /users/me/password",
 	}
 	got := openapi.Operations()
