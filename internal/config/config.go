@@ -176,6 +176,9 @@ type Config struct {
 	// and HTTP authentication (never with "*").
 	CORSOrigins     []string
 	CORSCredentials bool
+
+	// Email configures verification and password reset mail (see email.go).
+	Email Email
 }
 
 // SigningAlgorithm is the algorithm tokens are signed with: JWTAlg if set,
@@ -215,6 +218,10 @@ type setting struct {
 // function rather than a package variable so that no caller can change the
 // table another one reads.
 func settings() []setting {
+	return append(coreSettings(), emailSettings()...)
+}
+
+func coreSettings() []setting {
 	return []setting{
 		{
 			env: "GATEHOUSE_ENV", flag: "env", arg: "name", def: defaultEnv,
@@ -547,6 +554,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		RateLimitRefreshIP:          defaultRateLimitRefreshIP,
 		HashQueueWait:               time.Second,
 		AuditRetention:              90 * 24 * time.Hour,
+		Email:                       defaultEmail(),
 	}
 	all := settings()
 	for _, s := range all {
@@ -922,6 +930,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("rate_limit_login_account_all_ips", formatLimit(c.RateLimitLoginAccountAllIPs)),
 		slog.String("rate_limit_register_ip", formatLimit(c.RateLimitRegisterIP)),
 		slog.String("rate_limit_refresh_ip", formatLimit(c.RateLimitRefreshIP)),
+		slog.Any("email", c.Email),
 	)
 }
 
@@ -942,6 +951,7 @@ func (c Config) Format(f fmt.State, verb rune) {
 	}
 	r.DatabaseURL = redactURL(r.DatabaseURL)
 	r.RedisURL = redactURL(r.RedisURL)
+	r.Email.SMTPURL = redactURL(r.Email.SMTPURL)
 	fmt.Fprintf(f, fmt.FormatString(f, verb), plain(r))
 }
 
