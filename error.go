@@ -28,6 +28,8 @@ const (
 	CodeInvalidCursor        = "invalid_cursor"         // 400: a revocation feed cursor the server cannot continue from
 	CodeWrongPassword        = "wrong_password"         // 400: the current password given to change it is wrong
 	CodeRateLimited          = "rate_limited"           // 429: too many attempts; the cause is a *RateLimitedError (Retry-After)
+	CodeEmailNotVerified     = "email_not_verified"     // 403: login needs a verified email (GATEHOUSE_REQUIRE_VERIFIED_EMAIL)
+	CodeInvalidLinkToken     = "invalid_link_token"     // 400: an email link's token that is unknown, expired or used
 	CodeInternal             = "internal"               // 500: anything unexpected; details only in the log
 )
 

@@ -23,4 +23,7 @@ type User struct {
 	PasswordHash string
 	IsActive     bool
 	CreatedAt    time.Time
+	// EmailVerifiedAt is when the user proved control of Email (a
+	// verification or password reset link); zero while unverified.
+	EmailVerifiedAt time.Time
 }

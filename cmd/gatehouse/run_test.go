@@ -251,6 +251,8 @@ func TestServeProductionTLS(t *testing.T) {
 		"GATEHOUSE_TLS_CERT":   certFile,
 		"GATEHOUSE_TLS_KEY":    keyFile,
 		"GATEHOUSE_ISSUER":     "https://auth.example.test",
+		"GATEHOUSE_SMTP_URL":   "smtps://gatehouse:relay-secret@mail.example.test",
+		"GATEHOUSE_MAIL_FROM":  "auth@example.test",
 	}
 	s := startServer(t, env)
 	s.useTLS(pool)

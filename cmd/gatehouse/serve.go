@@ -236,6 +236,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	cache := inmem.NewUserCache(db.Users(), userCacheTTL, userCacheEntries, nil)
 	var revocations auth.Revocations = local
 	var users gatehouse.UserStore = cache
+	emailTokens := cache.EmailTokens(db.EmailTokens())
 	// Rate limit budgets live in process; with Redis they are shared by
 	// every instance, and the in-process limiter decides while Redis is down.
 	var limiter gatehouse.RateLimiter = inmem.NewRateLimiter(nil)
@@ -246,7 +247,8 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		// With Redis, revocations and user changes made on any instance are
 		// seen by every instance at once (see docs/deployment.md).
 		shared := st.shared.Revocations(local, sessions)
-		revocations, users = shared, st.shared.Users(cache)
+		announced := st.shared.Users(cache)
+		revocations, users, emailTokens = shared, announced, announced.EmailTokens(emailTokens)
 		wg.Go(func() {
 			st.shared.Listen(bg, func() {
 				if err := shared.Sync(bg); err != nil && bg.Err() == nil {
@@ -257,6 +259,10 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	}
 	if err := revocations.Sync(bg); err != nil {
 		return nil, nil, fmt.Errorf("load revocations: %w", err)
+	}
+	mailer, err := newMailer(cfg, log)
+	if err != nil {
+		return nil, nil, err
 	}
 	svc := auth.New(auth.Deps{
 		Users:       users,
@@ -283,7 +289,13 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		MFA:        db.MFA(),
 		MFAKey:     deriveKey(st.secret, "mfa secrets v1"),
 		TOTPIssuer: cfg.TOTPIssuer,
+		Email: auth.Email{
+			Tokens: emailTokens, Mailer: mailer, RequireVerified: cfg.Email.RequireVerified,
+			PublicURL: cfg.PublicBaseURL(), VerifyTTL: cfg.Email.VerifyTTL, ResetTTL: cfg.Email.ResetTTL,
+			IPLimit: cfg.Email.RateLimitIP, AddressLimit: cfg.Email.RateLimitAddress,
+		},
 	})
+	wg.Go(func() { svc.RunMail(bg) })
 	shuttingDown := make(chan struct{})
 	var once sync.Once
 	gate := web.NewHashGate(hashConcurrency(cfg), hashQueue(cfg), cfg.HashQueueWait)
@@ -339,6 +351,11 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 				log.Error("pruning sessions failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("pruned expired sessions and revocations", "rows", n)
+			}
+			if n, err := db.EmailTokens().PruneOneTimeTokens(bg, time.Now()); err != nil {
+				log.Error("pruning email link tokens failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("pruned expired email link tokens", "rows", n)
 			}
 		})
 	})

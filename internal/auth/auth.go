@@ -35,6 +35,7 @@ type Service struct {
 	mfa         gatehouse.MFAStore // nil: no second factors
 	mfaKeys     *mfaKeys
 	totpIssuer  string
+	email       *emailFlows
 }
 
 // Revocations is the set of revoked sessions the per-request check consults
@@ -87,6 +88,8 @@ type Deps struct {
 	MFA        gatehouse.MFAStore
 	MFAKey     []byte
 	TOTPIssuer string
+	// Email configures verification and password reset; zero: off.
+	Email Email
 }
 
 // New returns a Service. It panics if d.MFA is set with an MFAKey shorter
@@ -108,7 +111,7 @@ func New(d Deps) *Service {
 		users: d.Users, sessions: d.Sessions, revocations: d.Revocations,
 		hasher: d.Hasher, policy: d.Policy.WithDefaults(), tokens: d.Tokens,
 		refreshKey: d.RefreshKey, lifetimes: d.Lifetimes, now: now, log: log, audit: d.Audit,
-		limiter: d.Limiter, limits: limits,
+		limiter: d.Limiter, limits: limits, email: newEmailFlows(d.Email),
 	}
 	s.initMFA(d)
 	return s
@@ -296,6 +299,9 @@ func (s *Service) login(ctx context.Context, login, password string, client Clie
 	}
 	if !u.IsActive {
 		return nil, u, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
+	}
+	if err := s.checkVerified(u); err != nil {
+		return nil, u, err
 	}
 	s.loginSucceeded(ctx, guard)
 	if rehash {

@@ -182,6 +182,9 @@ type Config struct {
 	// and HTTP authentication (never with "*").
 	CORSOrigins     []string
 	CORSCredentials bool
+
+	// Email configures verification and password reset mail (see email.go).
+	Email Email
 }
 
 // SigningAlgorithm is the algorithm tokens are signed with: JWTAlg if set,
@@ -221,6 +224,10 @@ type setting struct {
 // function rather than a package variable so that no caller can change the
 // table another one reads.
 func settings() []setting {
+	return append(coreSettings(), emailSettings()...)
+}
+
+func coreSettings() []setting {
 	return []setting{
 		{
 			env: "GATEHOUSE_ENV", flag: "env", arg: "name", def: defaultEnv,
@@ -569,6 +576,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		TOTPIssuer:                  "gatehouse",
 		HashQueueWait:               time.Second,
 		AuditRetention:              90 * 24 * time.Hour,
+		Email:                       defaultEmail(),
 	}
 	all := settings()
 	for _, s := range all {
@@ -946,6 +954,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("rate_limit_refresh_ip", formatLimit(c.RateLimitRefreshIP)),
 		slog.String("rate_limit_mfa", formatLimit(c.RateLimitMFA)),
 		slog.String("totp_issuer", c.TOTPIssuer),
+		slog.Any("email", c.Email),
 	)
 }
 
@@ -966,6 +975,7 @@ func (c Config) Format(f fmt.State, verb rune) {
 	}
 	r.DatabaseURL = redactURL(r.DatabaseURL)
 	r.RedisURL = redactURL(r.RedisURL)
+	r.Email.SMTPURL = redactURL(r.Email.SMTPURL)
 	fmt.Fprintf(f, fmt.FormatString(f, verb), plain(r))
 }
 

@@ -91,6 +91,7 @@ func defaults(tb testing.TB) Config {
 		TOTPIssuer:                  "gatehouse",
 		HashQueueWait:               time.Second,
 		AuditRetention:              90 * 24 * time.Hour,
+		Email:                       defaultEmail(),
 	}
 }
 
@@ -197,6 +198,7 @@ func TestLoadEnv(t *testing.T) {
 					HashQueueWait:               time.Second,
 					AuditRetention:              90 * 24 * time.Hour,
 					ProxyHeader:                 "x-forwarded-for",
+					Email:                       defaultEmail(),
 				}
 			},
 		},
@@ -321,6 +323,7 @@ func TestLoadFlagsOverrideEnv(t *testing.T) {
 		HashQueueWait:               time.Second,
 		AuditRetention:              90 * 24 * time.Hour,
 		ProxyHeader:                 "x-forwarded-for",
+		Email:                       defaultEmail(),
 	}
 	checkConfig(t, mustLoad(t, args, fullEnv()), want)
 
@@ -682,6 +685,7 @@ func validProduction(tb testing.TB) Config {
 	c.SecretKeySource = "GATEHOUSE_SECRET_KEY"
 	c.TLSCert, c.TLSKey = "cert.pem", "key.pem"
 	c.Issuer = "https://auth.example.com"
+	c.Email.SMTPURL, c.Email.From = "smtps://gatehouse:relay-secret@mail.example.com", "auth@example.com"
 	return c
 }
 

@@ -114,6 +114,9 @@ func (c Config) Validate() error {
 	if c.KeysReloadInterval <= 0 || c.RevocationSyncInterval <= 0 {
 		return fmt.Errorf("GATEHOUSE_KEYS_RELOAD_INTERVAL and GATEHOUSE_REVOCATION_SYNC_INTERVAL must be positive")
 	}
+	if err := c.validateEmail(); err != nil {
+		return err
+	}
 	if c.Production() {
 		return c.validateProduction()
 	}
@@ -161,7 +164,7 @@ func (c Config) validateProduction() error {
 		return fmt.Errorf("production requires GATEHOUSE_PASSWORD_MIN_LENGTH of at least %d (NIST SP 800-63B), got %d",
 			minProductionPasswordLength, c.PasswordMinLength)
 	}
-	return nil
+	return c.validateEmailProduction()
 }
 
 // isPlaceholderSecret reports whether secret is a published example that

@@ -27,6 +27,9 @@ var english = map[string]string{
 	"invalid_cursor":         "Invalid cursor; start again without one",
 	"wrong_password":         "The current password is wrong",
 	"rate_limited":           "Too many attempts; try again in {seconds} seconds",
+	"email_not_verified":     "Email address not verified; follow the link we mailed, or ask for a new one",
+	"invalid_link_token":     "The link is invalid, has expired or was already used; ask for a new one",
+	"link_requested":         "If the address belongs to an account, a message with a link is on its way",
 
 	// Multi-factor authentication.
 	"mfa_required":              "A second factor is required: send a code from your authenticator app with the mfa_token",
@@ -83,6 +86,9 @@ var korean = map[string]string{
 	"invalid_cursor":         "잘못된 커서입니다. 커서 없이 다시 시작하세요",
 	"wrong_password":         "현재 비밀번호가 올바르지 않습니다",
 	"rate_limited":           "시도가 너무 많습니다. {seconds}초 후에 다시 시도하세요",
+	"email_not_verified":     "이메일 주소가 확인되지 않았습니다. 메일로 받은 링크를 열거나 새 링크를 요청하세요",
+	"invalid_link_token":     "링크가 잘못되었거나 만료되었거나 이미 사용되었습니다. 새 링크를 요청하세요",
+	"link_requested":         "계정에 등록된 주소라면 링크가 담긴 메일이 곧 도착합니다",
 
 	"mfa_required":              "2단계 인증이 필요합니다. mfa_token과 함께 인증 앱의 코드를 보내세요",
 	"invalid_mfa_token":         "mfa_token이 잘못되었거나 만료되었습니다. 다시 로그인하세요",

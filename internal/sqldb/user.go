@@ -22,7 +22,7 @@ type userStore struct {
 
 var _ gatehouse.UserStore = (*userStore)(nil)
 
-const selectUser = `SELECT id, username, username_key, email, email_key, hashed_password, is_active, created_at FROM users`
+const selectUser = `SELECT id, username, username_key, email, email_key, hashed_password, is_active, created_at, email_verified_at FROM users`
 
 // CreateUser inserts u and lets the unique constraints on username_key and
 // email_key decide whether the keys are free: a look-up first would let two
@@ -139,7 +139,7 @@ func (s *userStore) ListUsers(ctx context.Context, after int64, limit int) ([]*g
 func scanUser(row rowScanner, by string) (*gatehouse.User, error) {
 	u := new(gatehouse.User)
 	err := row.Scan(&u.ID, &u.Username, &u.UsernameKey, &u.Email, &u.EmailKey, &u.PasswordHash, &u.IsActive,
-		scanTime(&u.CreatedAt))
+		scanTime(&u.CreatedAt), scanNullTime(&u.EmailVerifiedAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "user by %s: no such user", by)
 	}

@@ -43,6 +43,15 @@ func TestCachedStores(t *testing.T) {
 					return storetest.Stores{Users: cachedUsers(db), Sessions: db.Sessions()}
 				})
 			})
+			// Verifying an email or resetting a password through the
+			// cache's wrapper must not leave the cache stale.
+			t.Run("EmailTokens", func(t *testing.T) {
+				storetest.RunEmailTokenStore(t, func(t *testing.T) storetest.EmailStores {
+					db := openDB(t, b.url(t))
+					cache := inmem.NewUserCache(db.Users(), time.Minute, 1000, nil)
+					return storetest.EmailStores{Users: cache, Sessions: db.Sessions(), Tokens: cache.EmailTokens(db.EmailTokens())}
+				})
+			})
 		})
 	}
 }

@@ -40,6 +40,8 @@ var statusOf = map[string]int{
 	gatehouse.CodeWrongPassword:        http.StatusBadRequest,
 	gatehouse.CodeRateLimited:          http.StatusTooManyRequests,
 	gatehouse.CodeOverloaded:           http.StatusServiceUnavailable,
+	gatehouse.CodeEmailNotVerified:     http.StatusForbidden,
+	gatehouse.CodeInvalidLinkToken:     http.StatusBadRequest,
 	gatehouse.CodeInternal:             http.StatusInternalServerError,
 
 	// Multi-factor authentication (mfa.go).

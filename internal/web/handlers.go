@@ -14,15 +14,18 @@ import (
 // userResponse is the public view of a user, as the tutorial's UserResponse
 // (plus created_at). The password hash has no field here, so it cannot leak.
 type userResponse struct {
-	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
-	Email     string    `json:"email"`
-	IsActive  bool      `json:"is_active"`
-	CreatedAt time.Time `json:"created_at"`
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Email    string `json:"email"`
+	IsActive bool   `json:"is_active"`
+	// EmailVerified is whether the user followed a link mailed to Email.
+	EmailVerified bool      `json:"email_verified"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 func newUserResponse(u *gatehouse.User) userResponse {
-	return userResponse{ID: u.ID, Username: u.Username, Email: u.Email, IsActive: u.IsActive, CreatedAt: u.CreatedAt.UTC()}
+	return userResponse{ID: u.ID, Username: u.Username, Email: u.Email, IsActive: u.IsActive,
+		EmailVerified: !u.EmailVerifiedAt.IsZero(), CreatedAt: u.CreatedAt.UTC()}
 }
 
 func handleRoot() http.Handler {

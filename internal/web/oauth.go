@@ -22,6 +22,7 @@ import (
 var oauthErrors = map[string]string{
 	gatehouse.CodeInvalidCredentials:   "invalid_grant", // §4.3: bad resource owner credentials
 	gatehouse.CodeInactiveUser:         "invalid_grant",
+	gatehouse.CodeEmailNotVerified:     "invalid_grant",
 	gatehouse.CodeInvalidGrant:         "invalid_grant",
 	gatehouse.CodeValidation:           "invalid_request",
 	gatehouse.CodeInvalidRequest:       "invalid_request",

@@ -64,6 +64,7 @@ type testEnv struct {
 	clock       *testClock
 	oas         *openapitest.Validator
 	mfa         gatehouse.MFAStore
+	svc         *auth.Service
 }
 
 type envOptions struct {
@@ -79,6 +80,7 @@ type envOptions struct {
 	proxyHeader string                // "": X-Forwarded-For
 	limits      *auth.Limits          // nil: no rate limits
 	limiter     gatehouse.RateLimiter // with limits; nil: an inmem.RateLimiter on the test clock
+	email       *auth.Email           // nil: email flows off; else its Tokens are set here and mail workers run
 }
 
 var validators sync.Map // one compiled validator per test binary is enough
@@ -148,6 +150,11 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 			limiter = inmem.NewRateLimiter(clk.Now)
 		}
 	}
+	var email auth.Email
+	if opts.email != nil {
+		email = *opts.email
+		email.Tokens = users.EmailTokens(db.EmailTokens())
+	}
 	svc := auth.New(auth.Deps{
 		Users:       users,
 		Sessions:    sessions,
@@ -164,7 +171,14 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		MFA:         db.MFA(),
 		MFAKey:      []byte("mfa-key-for-tests-only-32-bytes!"),
 		TOTPIssuer:  "Gatehouse Test",
+		Email:       email,
 	})
+	if opts.email != nil {
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { svc.RunMail(ctx); close(done) }()
+		tb.Cleanup(func() { stop(); <-done })
+	}
 	shutdown := make(chan struct{})
 	tb.Cleanup(func() { close(shutdown) })
 	h := NewServer(Deps{
@@ -179,7 +193,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		TrustedProxies: opts.trusted,
 		ProxyHeader:    opts.proxyHeader,
 	})
-	return &testEnv{audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb), mfa: db.MFA()}
+	return &testEnv{audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb), mfa: db.MFA(), svc: svc}
 }
 
 type response struct {
