@@ -28,6 +28,8 @@ const (
 	CodeInvalidCursor        = "invalid_cursor"         // 400: a revocation feed cursor the server cannot continue from
 	CodeWrongPassword        = "wrong_password"         // 400: the current password given to change it is wrong
 	CodeRateLimited          = "rate_limited"           // 429: too many attempts; the cause is a *RateLimitedError (Retry-After)
+	CodeForbidden            = "forbidden"              // 403: authenticated, but the user lacks the role the route requires
+	CodeAdminLockout         = "admin_lockout"          // 409: an admin change that would leave no admin (self-deactivation, last admin's role)
 	CodeInternal             = "internal"               // 500: anything unexpected; details only in the log
 )
 

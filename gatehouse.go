@@ -23,4 +23,7 @@ type User struct {
 	PasswordHash string
 	IsActive     bool
 	CreatedAt    time.Time
+	// Roles are the stored roles, sorted, RoleUser never among them (every
+	// user holds it implicitly: see HasRole and AllRoles); nil when none.
+	Roles []string
 }

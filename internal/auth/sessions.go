@@ -100,6 +100,7 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, client Cl
 func (s *Service) issue(u *gatehouse.User, ss *gatehouse.Session) (string, tokens.Claims, error) {
 	return s.tokens.Issue(tokens.IssueParams{
 		UserID: u.ID, Username: u.Username, SessionID: ss.ID, ClientID: ss.ClientID, Scope: ss.Scope,
+		Roles: u.AllRoles(),
 	})
 }
 

@@ -40,6 +40,8 @@ var statusOf = map[string]int{
 	gatehouse.CodeWrongPassword:        http.StatusBadRequest,
 	gatehouse.CodeRateLimited:          http.StatusTooManyRequests,
 	gatehouse.CodeOverloaded:           http.StatusServiceUnavailable,
+	gatehouse.CodeForbidden:            http.StatusForbidden,
+	gatehouse.CodeAdminLockout:         http.StatusConflict,
 	gatehouse.CodeInternal:             http.StatusInternalServerError,
 }
 

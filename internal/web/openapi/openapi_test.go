@@ -210,13 +210,22 @@ func TestDocumentOperations(t *testing.T) {
 	type scheme struct{ name, challenge string }
 	bearer := scheme{"OAuth2PasswordBearer", "Bearer"}
 	secured := map[string]scheme{
-		"GET /users/me":                  bearer,
-		"GET /users/me/items":            bearer,
-		"GET /users/me/sessions":         bearer,
-		"DELETE /users/me/sessions/{id}": bearer,
-		"POST /users/me/password":        bearer,
-		"POST /auth/logout":              bearer,
-		"GET /auth/revocations":          {"revocationFeedBasic", "Basic"},
+		"GET /users/me":                     bearer,
+		"GET /users/me/items":               bearer,
+		"GET /users/me/sessions":            bearer,
+		"DELETE /users/me/sessions/{id}":    bearer,
+		"POST /users/me/password":           bearer,
+		"POST /auth/logout":                 bearer,
+		"GET /admin/users":                  bearer,
+		"POST /admin/users":                 bearer,
+		"GET /admin/users/{id}":             bearer,
+		"DELETE /admin/users/{id}":          bearer,
+		"POST /admin/users/{id}/activate":   bearer,
+		"POST /admin/users/{id}/deactivate": bearer,
+		"PUT /admin/users/{id}/roles":       bearer,
+		"DELETE /admin/users/{id}/sessions": bearer,
+		"GET /admin/audit":                  bearer,
+		"GET /auth/revocations":             {"revocationFeedBasic", "Basic"},
 	}
 	ids := map[string]string{}
 	for _, o := range operations(doc) {
@@ -289,11 +298,16 @@ func TestDocumentOperations(t *testing.T) {
 func TestOperations(t *testing.T) {
 	t.Parallel()
 	want := []string{
+		"DELETE /admin/users/{id}",
+		"DELETE /admin/users/{id}/sessions",
 		"DELETE /users/me/sessions/{id}",
 		"GET /",
 		"GET /.well-known/jwks.json",
 		"GET /.well-known/oauth-authorization-server",
 		"GET /.well-known/openid-configuration",
+		"GET /admin/audit",
+		"GET /admin/users",
+		"GET /admin/users/{id}",
 		"GET /auth/revocations",
 		"GET /docs",
 		"GET /docs/{file}",
@@ -303,12 +317,16 @@ func TestOperations(t *testing.T) {
 		"GET /users/me",
 		"GET /users/me/items",
 		"GET /users/me/sessions",
+		"POST /admin/users",
+		"POST /admin/users/{id}/activate",
+		"POST /admin/users/{id}/deactivate",
 		"POST /auth/login",
 		"POST /auth/logout",
 		"POST /auth/refresh",
 		"POST /auth/register",
 		"POST /auth/token",
 		"POST /users/me/password",
+		"PUT /admin/users/{id}/roles",
 	}
 	got := openapi.Operations()
 	if !slices.Equal(got, want) {
