@@ -283,3 +283,11 @@ func rangeProblem(param string, min, max int64) gatehouse.FieldError {
 	return gatehouse.FieldError{Loc: []string{"query", param}, Type: "int_range", Key: "int_range",
 		Args: map[string]any{"min": min, "max": max}}
 }
+
+// UsernameKey returns the key under which username is stored, as
+// registration computes it; ok is false when username could not be
+// registered at all (and so names no account).
+func UsernameKey(username string) (key string, ok bool) {
+	_, key, p := normalizeUsername(username)
+	return key, p == nil
+}
