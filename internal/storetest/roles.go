@@ -258,3 +258,24 @@ func testSearchUsers(t *testing.T, s RoleStores) {
 		t.Errorf("search result roles: %+v", users)
 	}
 }
+
+// testAuditActor: ActorID round-trips (0 as 0) and filters.
+func testAuditActor(t *testing.T, l gatehouse.AuditLog) {
+	events := record(t, l,
+		&gatehouse.AuditEvent{At: auditAt(1), Event: gatehouse.EventUserDeactivated, Outcome: gatehouse.OutcomeSuccess, UserID: 7, ActorID: 1},
+		&gatehouse.AuditEvent{At: auditAt(2), Event: gatehouse.EventLogin, Outcome: gatehouse.OutcomeSuccess, UserID: 7},
+		&gatehouse.AuditEvent{At: auditAt(3), Event: gatehouse.EventUserRolesSet, Outcome: gatehouse.OutcomeSuccess, UserID: 8, ActorID: 2},
+	)
+	got := listAudit(t, l, gatehouse.AuditFilter{Limit: 10})
+	for i, e := range got {
+		if e.ActorID != events[i].ActorID {
+			t.Errorf("event %d: ActorID %d, want %d", i, e.ActorID, events[i].ActorID)
+		}
+	}
+	if got := listAudit(t, l, gatehouse.AuditFilter{ActorID: 1, Limit: 10}); len(got) != 1 || got[0].ID != events[0].ID {
+		t.Errorf("ActorID filter: %v", auditIDs(got))
+	}
+	if got := listAudit(t, l, gatehouse.AuditFilter{ActorID: 2, UserID: 7, Limit: 10}); len(got) != 0 {
+		t.Errorf("ActorID and UserID: %v", auditIDs(got))
+	}
+}
