@@ -19,6 +19,9 @@ type AuditEvent struct {
 	Outcome string    // OutcomeSuccess or OutcomeFailure
 	Reason  string    // a stable snake_case code, usually an error code (invalid_credentials, rate_limited)
 	UserID  int64     // the account concerned; 0 when unknown
+	// ActorID is the admin who acted on UserID through the admin API; 0
+	// when the account acted itself, or an operator at the command line.
+	ActorID int64
 
 	// Login is the normalised login name (username or email key) that was
 	// tried. It is kept only when it names an account (UserID != 0); see
@@ -59,6 +62,13 @@ const (
 	EventUserDeleted     = "user_deleted"
 	EventRateLimited     = "rate_limited"
 	EventKeyRotated      = "key_rotated"
+	// Admin API events (ActorID is the admin). The account changes above
+	// (user_created, user_activated, user_deactivated, user_deleted) are
+	// recorded with an ActorID when an admin made them.
+	EventUserRolesSet        = "user_roles_set"        // Detail "roles": the roles now held
+	EventUserSessionsRevoked = "user_sessions_revoked" // Detail "count"
+	EventAdminRead           = "admin_read"            // an admin read users or the audit log (Detail "what")
+	EventAdminDenied         = "admin_denied"          // a non-admin called the admin API
 	// EventAuditPruned is recorded by AuditLog.PruneAudit itself, so that
 	// the one way entries leave the log leaves a trace in it.
 	EventAuditPruned = "audit_pruned"
@@ -78,6 +88,7 @@ type AuditFilter struct {
 	Limit    int       // at most this many (must be positive)
 	Event    string    // only this event
 	UserID   int64     // only this account
+	ActorID  int64     // only what this admin did
 	ClientIP string    // only this client address, compared exactly
 	Since    time.Time // only At >= Since
 	Until    time.Time // only At < Until
@@ -224,6 +235,9 @@ func AuditAttrs(e *AuditEvent) []slog.Attr {
 	str("reason", c.Reason)
 	if c.UserID != 0 {
 		attrs = append(attrs, slog.Int64("user_id", c.UserID))
+	}
+	if c.ActorID != 0 {
+		attrs = append(attrs, slog.Int64("actor_id", c.ActorID))
 	}
 	str("login", c.Login)
 	str("session_id", c.SessionID)

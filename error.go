@@ -30,6 +30,8 @@ const (
 	CodeRateLimited          = "rate_limited"           // 429: too many attempts; the cause is a *RateLimitedError (Retry-After)
 	CodeEmailNotVerified     = "email_not_verified"     // 403: login needs a verified email (GATEHOUSE_REQUIRE_VERIFIED_EMAIL)
 	CodeInvalidLinkToken     = "invalid_link_token"     // 400: an email link's token that is unknown, expired or used
+	CodeForbidden            = "forbidden"              // 403: authenticated, but the user lacks the role the route requires
+	CodeAdminLockout         = "admin_lockout"          // 409: an admin change that would leave no admin (self-deactivation, last admin's role)
 	CodeInternal             = "internal"               // 500: anything unexpected; details only in the log
 )
 

@@ -26,4 +26,7 @@ type User struct {
 	// EmailVerifiedAt is when the user proved control of Email (a
 	// verification or password reset link); zero while unverified.
 	EmailVerifiedAt time.Time
+	// Roles are the stored roles, sorted, RoleUser never among them (every
+	// user holds it implicitly: see HasRole and AllRoles); nil when none.
+	Roles []string
 }

@@ -53,6 +53,7 @@ const (
 	RevokedPasswordChanged = "password_changed"
 	RevokedUserDeactivated = "user_deactivated"
 	RevokedUserDeleted     = "user_deleted"
+	RevokedByAdmin         = "revoked_by_admin"
 )
 
 // Revocation is one revoked session, as published to the in-process

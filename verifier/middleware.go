@@ -60,26 +60,8 @@ func (v *Verifier) RequireScope(scope string) func(http.Handler) http.Handler {
 		panic("verifier: RequireScope: invalid scope " + strconv.Quote(scope))
 	}
 	challenge := `Bearer error="insufficient_scope", scope="` + scope + `"`
-	return func(next http.Handler) http.Handler {
-		check := func(w http.ResponseWriter, r *http.Request, c *Claims) {
-			if !c.HasScope(scope) {
-				writeError(w, http.StatusForbidden, challenge, "insufficient_scope", "The access token does not grant the scope "+scope)
-				return
-			}
-			next.ServeHTTP(w, r)
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if c, ok := ClaimsFromContext(r.Context()); ok {
-				check(w, r, c)
-				return
-			}
-			c, ok := v.authenticate(w, r)
-			if !ok {
-				return
-			}
-			check(w, r.WithContext(ContextWithClaims(r.Context(), c)), c)
-		})
-	}
+	return v.require(func(c *Claims) bool { return c.HasScope(scope) },
+		challenge, "insufficient_scope", "The access token does not grant the scope "+scope)
 }
 
 // authenticate verifies the request's bearer token, answering the request

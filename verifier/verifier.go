@@ -135,6 +135,7 @@ type Claims struct {
 	SessionID string   // "sid": the gatehouse session the token was issued in
 	ClientID  string   // "client_id", when known
 	Scope     string   // "scope": space-separated scopes, when any were granted
+	Roles     []string // "roles": the user's roles when the token was issued ("user" always among them)
 	Issuer    string   // "iss"
 	ID        string   // "jti"
 	Audience  []string // "aud"
@@ -335,10 +336,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 // cheaper, and a "sub" or "sid" that is not a string fails to decode.
 type wireClaims struct {
 	jwt.RegisteredClaims
-	SessionID string `json:"sid"`
-	Username  string `json:"username"`
-	ClientID  string `json:"client_id"`
-	Scope     string `json:"scope"`
+	SessionID string   `json:"sid"`
+	Username  string   `json:"username"`
+	ClientID  string   `json:"client_id"`
+	Scope     string   `json:"scope"`
+	Roles     []string `json:"roles"`
 
 	AMR []string `json:"amr"`
 	AAL string   `json:"aal"`
@@ -363,6 +365,7 @@ func (v *Verifier) parse(ctx context.Context, token string) (Claims, error) {
 		SessionID: w.SessionID,
 		ClientID:  w.ClientID,
 		Scope:     w.Scope,
+		Roles:     w.Roles,
 		Issuer:    w.Issuer,
 		ID:        w.ID,
 		Audience:  w.Audience,

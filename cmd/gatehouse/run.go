@@ -76,8 +76,11 @@ Usage:
                               hashes are kept (bcrypt, argon2, scrypt, passlib and Django PBKDF2)
                               and become argon2id at each user's first login; ids are kept where
                               free; re-running skips users already there
-  gatehouse user create --username U --email E --password-stdin [flags]
-                              create a user; the password is read from standard input
+  gatehouse user create --username U --email E --password-stdin [--admin] [flags]
+                              create a user; the password is read from standard input;
+                              --admin gives it the admin role (the first admin)
+  gatehouse user roles USERNAME [set ROLE,...] [flags]
+                              show or replace a user's roles ("user" is implicit)
   gatehouse user list [--limit N] [--after ID] [flags]
                               list users by id
   gatehouse audit [--event E] [--user ID] [--ip IP] [--since T] [--until T]

@@ -309,7 +309,14 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 			return sessions.CountActiveSessions(ctx, time.Now())
 		}, metrics.DefaultSessionsEvery)
 	}
+	// The admin API goes through the same wrappers as svc's users, so that
+	// a role change is forgotten by every cache at once.
+	adminStore, ok := users.(gatehouse.AdminStore)
+	if !ok {
+		return nil, nil, fmt.Errorf("user store %T has no admin methods", users)
+	}
 	handler := web.NewServer(web.Deps{
+		Admin:          auth.NewAdminAPI(svc, adminStore),
 		HashGate:       gate,
 		CORS:           web.CORS{Origins: cfg.CORSOrigins, Credentials: cfg.CORSCredentials},
 		Instrument:     instrument,

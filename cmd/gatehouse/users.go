@@ -19,7 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
 )
 
-const userUsage = "usage: gatehouse user create --username U --email E --password-stdin [flags] | gatehouse user list [--limit N] [--after ID] [flags]"
+const userUsage = "usage: gatehouse user create --username U --email E --password-stdin [--admin] [flags] | gatehouse user list [--limit N] [--after ID] [flags] | gatehouse user roles USERNAME [set ROLE,...] [flags]"
 
 // userCmd runs `gatehouse user create|list` against the database the server
 // uses (same flags and variables).
@@ -32,6 +32,8 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return userCreate(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "list":
 		return userList(ctx, args[1:], getenv, stdout, stderr)
+	case "roles":
+		return userRoles(ctx, args[1:], getenv, stdout, stderr)
 	}
 	return errors.New(userUsage)
 }
@@ -51,7 +53,8 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 	username := fs.String("username", "", "")
 	email := fs.String("email", "", "")
 	fromStdin := fs.Bool("password-stdin", false, "")
-	own, rest := splitFlags(args, map[string]bool{"username": false, "email": false, "password-stdin": true})
+	makeAdmin := fs.Bool("admin", false, "")
+	own, rest := splitFlags(args, map[string]bool{"username": false, "email": false, "password-stdin": true, "admin": true})
 	if err := fs.Parse(own); err != nil {
 		return fmt.Errorf("user create: %w (%s)", err, userUsage)
 	}
@@ -78,9 +81,16 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer db.Close()
 	admin := auth.NewAdmin(auth.AdminDeps{Users: db.Users(), Hasher: pwhash.New(pwhash.DefaultParams), Policy: policy, Logger: log})
-	u, err := admin.CreateUser(ctx, auth.RegisterInput{Username: *username, Email: *email, Password: password})
+	in := auth.RegisterInput{Username: *username, Email: *email, Password: password}
+	if *makeAdmin {
+		// Stored with the account, in one transaction: how the first
+		// admin is made.
+		in.Roles = []string{gatehouse.RoleAdmin}
+	}
+	u, err := admin.CreateUser(ctx, in)
 	switch gatehouse.ErrorCode(err) {
 	case "":
+		recordOperator(ctx, db.Audit(), log, gatehouse.EventUserCreated, u.ID, map[string]string{"roles": strings.Join(u.AllRoles(), " ")})
 		fmt.Fprintln(stdout, u.ID)
 		return nil
 	case gatehouse.CodeValidation, gatehouse.CodeUsernameTaken, gatehouse.CodeEmailTaken:

@@ -77,7 +77,15 @@ func NewAdmin(d AdminDeps) *Admin {
 // CreateUser creates an active account as Register does: the same
 // normalisation, the same password policy (a CodeValidation error listing
 // every problem), the same CodeUsernameTaken and CodeEmailTaken.
+//
+// in.Roles (validated by ValidateRoles) are stored with the account, in the
+// same transaction: `gatehouse user create --admin` makes the first admin.
 func (a *Admin) CreateUser(ctx context.Context, in RegisterInput) (*gatehouse.User, error) {
+	roles, err := ValidateRoles(in.Roles)
+	if err != nil {
+		return nil, err
+	}
+	in.Roles = roles
 	return a.reg.Register(ctx, in)
 }
 

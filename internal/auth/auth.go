@@ -148,6 +148,10 @@ type RegisterInput struct {
 	// ClientIP is the address the request came from, for the per-address
 	// registration limit ("" from the operator's commands).
 	ClientIP string
+	// Roles are given to the new account in the same transaction; only an
+	// operator or an admin sets them (Admin.CreateUser), never
+	// self-registration.
+	Roles []string
 }
 
 // Register creates an account. Invalid input gives a CodeValidation error that
@@ -194,6 +198,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (u *gatehouse.
 		EmailKey:     emailKey,
 		PasswordHash: hash,
 		IsActive:     true,
+		Roles:        in.Roles,
 	}
 	if err := s.users.CreateUser(ctx, u); err != nil {
 		return nil, err

@@ -103,7 +103,10 @@ func (s *Service) startSession(ctx context.Context, u *gatehouse.User, client Cl
 }
 
 func (s *Service) issue(u *gatehouse.User, ss *gatehouse.Session) (string, tokens.Claims, error) {
-	p := tokens.IssueParams{UserID: u.ID, Username: u.Username, SessionID: ss.ID, ClientID: ss.ClientID, Scope: ss.Scope}
+	p := tokens.IssueParams{
+		UserID: u.ID, Username: u.Username, SessionID: ss.ID, ClientID: ss.ClientID, Scope: ss.Scope,
+		Roles: u.AllRoles(),
+	}
 	if len(ss.AMR) > 0 {
 		p.AMR, p.AAL = ss.AMR, gatehouse.AALOf(ss.AMR)
 	}

@@ -61,6 +61,18 @@ var english = map[string]string{
 	"repeated":                  "Parameter given more than once",
 	"bool_parsing":              "Input should be a valid boolean",
 	"int_parsing":               "Input should be a valid integer",
+	// Roles and the admin API.
+	"forbidden":             "Not permitted: this needs the {role} role",
+	"admin_lockout":         "This change would leave no active admin",
+	"admin_self_deactivate": "Admins cannot deactivate their own account; ask another admin",
+	"admin_self_delete":     "Admins cannot delete their own account; ask another admin",
+	"last_admin":            "This is the last active admin: make another user an admin first",
+	"role_invalid":          "Roles are 1 to 64 characters of a-z, 0-9, '_', ':' and '-'",
+	"too_many_roles":        "At most {max} roles",
+	"list_type":             "Input should be a valid list",
+	"int_range":             "Input should be between {min} and {max}",
+	"datetime_parsing":      "Input should be an RFC 3339 date-time",
+	"string_too_long":       "Input should have at most {max} characters",
 }
 
 var korean = map[string]string{
@@ -118,4 +130,15 @@ var korean = map[string]string{
 	"repeated":                  "매개변수가 두 번 이상 주어졌습니다",
 	"bool_parsing":              "참/거짓 값이어야 합니다",
 	"int_parsing":               "정수여야 합니다",
+	"forbidden":                 "권한이 없습니다: {role} 역할이 필요합니다",
+	"admin_lockout":             "이 변경을 하면 활성 관리자가 남지 않습니다",
+	"admin_self_deactivate":     "관리자는 자신의 계정을 비활성화할 수 없습니다. 다른 관리자에게 요청하세요",
+	"admin_self_delete":         "관리자는 자신의 계정을 삭제할 수 없습니다. 다른 관리자에게 요청하세요",
+	"last_admin":                "마지막 활성 관리자입니다. 먼저 다른 사용자를 관리자로 지정하세요",
+	"role_invalid":              "역할은 a-z, 0-9, '_', ':', '-'로 된 1~64자여야 합니다",
+	"too_many_roles":            "역할은 최대 {max}개입니다",
+	"list_type":                 "목록이어야 합니다",
+	"int_range":                 "{min} 이상 {max} 이하여야 합니다",
+	"datetime_parsing":          "RFC 3339 날짜-시간이어야 합니다",
+	"string_too_long":           "최대 {max}자여야 합니다",
 }

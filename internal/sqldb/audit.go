@@ -47,11 +47,15 @@ func (a auditLog) Record(ctx context.Context, e *gatehouse.AuditEvent) error {
 	if c.UserID != 0 {
 		userID = c.UserID
 	}
+	var actorID any
+	if c.ActorID != 0 {
+		actorID = c.ActorID
+	}
 	var id int64
 	err := a.db.pool().queryRow(ctx,
-		`INSERT INTO audit_events (at, event, outcome, reason, user_id, login, session_id, client_ip, user_agent, request_id, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		a.db.dialect.timeValue(c.At), c.Event, c.Outcome, c.Reason, userID, c.Login, c.SessionID, c.ClientIP,
+		`INSERT INTO audit_events (at, event, outcome, reason, user_id, actor_id, login, session_id, client_ip, user_agent, request_id, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		a.db.dialect.timeValue(c.At), c.Event, c.Outcome, c.Reason, userID, actorID, c.Login, c.SessionID, c.ClientIP,
 		c.UserAgent, c.RequestID, detail,
 	).Scan(&id)
 	if err != nil {
@@ -61,7 +65,7 @@ func (a auditLog) Record(ctx context.Context, e *gatehouse.AuditEvent) error {
 	return nil
 }
 
-const selectAudit = `SELECT id, at, event, outcome, reason, user_id, login, session_id, client_ip, user_agent, request_id, detail FROM audit_events`
+const selectAudit = `SELECT id, at, event, outcome, reason, user_id, actor_id, login, session_id, client_ip, user_agent, request_id, detail FROM audit_events`
 
 // ListAudit returns a page of events by ascending id. The WHERE clause is
 // put together from constant conditions only, the values travel as
@@ -79,6 +83,9 @@ func (a auditLog) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*ga
 	}
 	if f.UserID != 0 {
 		where, args = append(where, `user_id = ?`), append(args, f.UserID)
+	}
+	if f.ActorID != 0 {
+		where, args = append(where, `actor_id = ?`), append(args, f.ActorID)
 	}
 	if f.ClientIP != "" {
 		where, args = append(where, `client_ip = ?`), append(args, f.ClientIP)
@@ -99,15 +106,18 @@ func (a auditLog) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*ga
 	for rows.Next() {
 		e := new(gatehouse.AuditEvent)
 		var (
-			userID *int64
-			detail string
+			userID, actorID *int64
+			detail          string
 		)
-		if err := rows.Scan(&e.ID, scanTime(&e.At), &e.Event, &e.Outcome, &e.Reason, &userID, &e.Login,
+		if err := rows.Scan(&e.ID, scanTime(&e.At), &e.Event, &e.Outcome, &e.Reason, &userID, &actorID, &e.Login,
 			&e.SessionID, &e.ClientIP, &e.UserAgent, &e.RequestID, &detail); err != nil {
 			return nil, fmt.Errorf("list audit: %w", err)
 		}
 		if userID != nil {
 			e.UserID = *userID
+		}
+		if actorID != nil {
+			e.ActorID = *actorID
 		}
 		if detail != "" {
 			if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {

@@ -669,3 +669,12 @@ func TestSessionStoreConformance(t *testing.T) {
 		})
 	})
 }
+
+func TestAdminStoreConformance(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		storetest.RunAdminStore(t, func(t *testing.T) storetest.RoleStores {
+			db := newDB(t, b)
+			return storetest.RoleStores{Users: db.Users(), Admin: db.Admin()}
+		})
+	})
+}

@@ -22,15 +22,28 @@ type userStore struct {
 
 var _ gatehouse.UserStore = (*userStore)(nil)
 
-const selectUser = `SELECT id, username, username_key, email, email_key, hashed_password, is_active, created_at, email_verified_at FROM users`
+// selectUser reads a user with its roles, aggregated by a subquery on
+// user_roles' primary key (string_agg: SQLite 3.44+ and PostgreSQL alike),
+// so that the hot UserByID stays one statement.
+const selectUser = `SELECT id, username, username_key, email, email_key, hashed_password, is_active, created_at, email_verified_at,
+	(SELECT string_agg(role, ' ') FROM user_roles WHERE user_id = users.id) FROM users`
 
 // CreateUser inserts u and lets the unique constraints on username_key and
 // email_key decide whether the keys are free: a look-up first would let two
-// concurrent registrations of one name both pass it.
+// concurrent registrations of one name both pass it. u.Roles, if any, are
+// stored in the same transaction (see createWithRoles).
 func (s *userStore) CreateUser(ctx context.Context, u *gatehouse.User) error {
+	if len(u.Roles) > 0 {
+		return s.createWithRoles(ctx, u)
+	}
+	return s.create(ctx, s.db.pool(), u)
+}
+
+// create inserts u on q (the pool, or a transaction).
+func (s *userStore) create(ctx context.Context, q runner, u *gatehouse.User) error {
 	now := s.db.now()
 	var id int64
-	err := s.db.pool().queryRow(ctx,
+	err := q.queryRow(ctx,
 		`INSERT INTO users (username, username_key, email, email_key, hashed_password, is_active, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(now),
@@ -138,14 +151,16 @@ func (s *userStore) ListUsers(ctx context.Context, after int64, limit int) ([]*g
 // username or email address is personal data.
 func scanUser(row rowScanner, by string) (*gatehouse.User, error) {
 	u := new(gatehouse.User)
+	var roles sql.NullString
 	err := row.Scan(&u.ID, &u.Username, &u.UsernameKey, &u.Email, &u.EmailKey, &u.PasswordHash, &u.IsActive,
-		scanTime(&u.CreatedAt), scanNullTime(&u.EmailVerifiedAt))
+		scanTime(&u.CreatedAt), scanNullTime(&u.EmailVerifiedAt), &roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "user by %s: no such user", by)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("user by %s: %w", by, err)
 	}
+	u.Roles = splitRoles(roles.String)
 	return u, nil
 }
 

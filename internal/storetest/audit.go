@@ -35,6 +35,7 @@ func RunAuditLog(t *testing.T, newLog func(t *testing.T) gatehouse.AuditLog) {
 		{"LoginOnlyForKnownAccount", testAuditLoginOnlyForKnownAccount},
 		{"LongAndInvalidStrings", testAuditLongAndInvalidStrings},
 		{"ConcurrentRecord", testAuditConcurrentRecord},
+		{"Actor", testAuditActor},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,12 @@ func TestCachedStores(t *testing.T) {
 					return cachedUsers(openDB(t, b.url(t)))
 				})
 			})
+			t.Run("Roles", func(t *testing.T) {
+				storetest.RunAdminStore(t, func(t *testing.T) storetest.RoleStores {
+					c := inmem.NewUserCache(openDB(t, b.url(t)).Users(), time.Minute, 1000, nil)
+					return storetest.RoleStores{Users: c, Admin: c}
+				})
+			})
 			t.Run("Sessions", func(t *testing.T) {
 				storetest.RunSessionStore(t, func(t *testing.T) storetest.Stores {
 					db := openDB(t, b.url(t))

@@ -7,6 +7,7 @@ package storetest
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -650,7 +651,7 @@ func checkUser(tb testing.TB, got, want *gatehouse.User) {
 	}
 	g, w := *got, *want
 	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
-	if g != w {
+	if !reflect.DeepEqual(g, w) {
 		tb.Errorf("user = %+v\nwant   %+v", g, w)
 	}
 }

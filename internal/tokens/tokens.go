@@ -44,10 +44,11 @@ const accessTokenType = "at+jwt"
 type Claims struct {
 	Subject   string // the user id, as a string (RFC 7519 §4.1.2)
 	Username  string
-	SessionID string // sid: the session the token was issued from
-	ClientID  string // client_id (RFC 9068 §2.2), when the session has one
-	Scope     string // scope (RFC 9068 §2.2.3), space-separated, when granted
-	ID        string // jti
+	SessionID string   // sid: the session the token was issued from
+	ClientID  string   // client_id (RFC 9068 §2.2), when the session has one
+	Scope     string   // scope (RFC 9068 §2.2.3), space-separated, when granted
+	Roles     []string // roles (RFC 9068 §2.2.3.1, RFC 7643 §4.1.2): the user's roles when issued
+	ID        string   // jti
 	Issuer    string
 	Audience  []string
 	IssuedAt  time.Time
@@ -74,9 +75,10 @@ func (c Claims) UserID() (int64, error) {
 type IssueParams struct {
 	UserID    int64
 	Username  string
-	SessionID string // required: revoking the session must reach its tokens
-	ClientID  string // optional
-	Scope     string // optional
+	SessionID string   // required: revoking the session must reach its tokens
+	ClientID  string   // optional
+	Scope     string   // optional
+	Roles     []string // optional: the "roles" claim
 
 	AMR []string // optional: the session's authentication methods
 	AAL string   // optional: their assurance level
@@ -114,10 +116,11 @@ type Manager struct {
 // decode.
 type jwtClaims struct {
 	jwt.RegisteredClaims
-	SessionID string `json:"sid,omitempty"`
-	Username  string `json:"username,omitempty"`
-	ClientID  string `json:"client_id,omitempty"`
-	Scope     string `json:"scope,omitempty"`
+	SessionID string   `json:"sid,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Scope     string   `json:"scope,omitempty"`
+	Roles     []string `json:"roles,omitempty"`
 
 	AMR []string `json:"amr,omitempty"`
 	AAL string   `json:"aal,omitempty"`
@@ -204,6 +207,7 @@ func (m *Manager) Issue(p IssueParams) (string, Claims, error) {
 		SessionID: p.SessionID,
 		ClientID:  p.ClientID,
 		Scope:     p.Scope,
+		Roles:     p.Roles,
 		ID:        rand.Text(), // 128 bits from crypto/rand
 		Issuer:    m.issuer,
 		IssuedAt:  now,
@@ -232,6 +236,7 @@ func (m *Manager) Issue(p IssueParams) (string, Claims, error) {
 		Scope:     c.Scope,
 		AMR:       c.AMR,
 		AAL:       c.AAL,
+		Roles:     c.Roles,
 	})
 	if err != nil {
 		return "", Claims{}, fmt.Errorf("tokens: encode claims: %w", err)
@@ -425,6 +430,7 @@ func fromWire(w *jwtClaims) Claims {
 		SessionID: w.SessionID,
 		ClientID:  w.ClientID,
 		Scope:     w.Scope,
+		Roles:     w.Roles,
 		ID:        w.ID,
 		Issuer:    w.Issuer,
 		Audience:  w.Audience,

@@ -42,6 +42,8 @@ var statusOf = map[string]int{
 	gatehouse.CodeOverloaded:           http.StatusServiceUnavailable,
 	gatehouse.CodeEmailNotVerified:     http.StatusForbidden,
 	gatehouse.CodeInvalidLinkToken:     http.StatusBadRequest,
+	gatehouse.CodeForbidden:            http.StatusForbidden,
+	gatehouse.CodeAdminLockout:         http.StatusConflict,
 	gatehouse.CodeInternal:             http.StatusInternalServerError,
 
 	// Multi-factor authentication (mfa.go).

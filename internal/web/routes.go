@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 
+	"github.com/gatehouse-auth/gatehouse"
+
 	"github.com/gatehouse-auth/gatehouse/internal/web/openapi"
 )
 
@@ -19,6 +21,7 @@ func routes(d Deps, out *responder) []route {
 	limit := limitBody(d.MaxBodyBytes, out)
 	hashes := d.HashGate.wrap(out) // routes that hash a password
 	docs := openapi.DocsHandler(notFound(out))
+	admin := func(h http.Handler) http.Handler { return authed(requireRole(d.Admin, gatehouse.RoleAdmin, out)(h)) }
 	return []route{
 		{"GET /{$}", handleRoot()},
 		{"POST /auth/register", limit(hashes(handleRegister(d.Auth, out)))},
@@ -41,6 +44,15 @@ func routes(d Deps, out *responder) []route {
 		{"POST /auth/verify-email", limit(handleVerifyEmail(d.Auth, out))},
 		{"POST /auth/password-reset/request", limit(handleRequestPasswordReset(d.Auth, out))},
 		{"POST /auth/password-reset", limit(hashes(handleResetPassword(d.Auth, out)))},
+		{"GET /admin/users", admin(handleAdminListUsers(d.Admin, out))},
+		{"POST /admin/users", limit(admin(hashes(handleAdminCreateUser(d.Admin, out))))},
+		{"GET /admin/users/{id}", admin(handleAdminGetUser(d.Admin, out))},
+		{"DELETE /admin/users/{id}", admin(handleAdminDeleteUser(d.Admin, out))},
+		{"POST /admin/users/{id}/activate", admin(handleAdminSetActive(d.Admin, true, out))},
+		{"POST /admin/users/{id}/deactivate", admin(handleAdminSetActive(d.Admin, false, out))},
+		{"PUT /admin/users/{id}/roles", limit(admin(handleAdminSetRoles(d.Admin, out)))},
+		{"DELETE /admin/users/{id}/sessions", admin(handleAdminRevokeSessions(d.Admin, out))},
+		{"GET /admin/audit", admin(handleAdminAudit(d.Admin, out))},
 		{"GET /.well-known/jwks.json", handleJWKS(d.Keys)},
 		{"GET /.well-known/openid-configuration", handleDiscovery(d.Issuer, d.Keys)},
 		{"GET /.well-known/oauth-authorization-server", handleDiscovery(d.Issuer, d.Keys)},

@@ -16,7 +16,10 @@ import (
 
 // Deps are what the HTTP layer needs.
 type Deps struct {
-	Auth    *auth.Service
+	Auth *auth.Service
+	// Admin runs the admin API (/admin, for users holding the admin
+	// role); nil: those routes answer 404.
+	Admin   *auth.AdminAPI
 	Catalog *i18n.Catalog
 	Logger  *slog.Logger
 	// Ready lists the dependencies GET /readyz checks, by name.

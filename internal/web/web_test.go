@@ -183,6 +183,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 	tb.Cleanup(func() { close(shutdown) })
 	h := NewServer(Deps{
 		Auth:           svc,
+		Admin:          auth.NewAdminAPI(svc, users),
 		Catalog:        i18n.New(opts.locale),
 		Ready:          map[string]gatehouse.Pinger{"database": db},
 		MaxBodyBytes:   opts.maxBody,

@@ -210,13 +210,22 @@ func TestDocumentOperations(t *testing.T) {
 	type scheme struct{ name, challenge string }
 	bearer := scheme{"OAuth2PasswordBearer", "Bearer"}
 	secured := map[string]scheme{
-		"GET /users/me":                  bearer,
-		"GET /users/me/items":            bearer,
-		"GET /users/me/sessions":         bearer,
-		"DELETE /users/me/sessions/{id}": bearer,
-		"POST /users/me/password":        bearer,
-		"POST /auth/logout":              bearer,
-		"GET /auth/revocations":          {"revocationFeedBasic", "Basic"},
+		"GET /users/me":                     bearer,
+		"GET /users/me/items":               bearer,
+		"GET /users/me/sessions":            bearer,
+		"DELETE /users/me/sessions/{id}":    bearer,
+		"POST /users/me/password":           bearer,
+		"POST /auth/logout":                 bearer,
+		"GET /admin/users":                  bearer,
+		"POST /admin/users":                 bearer,
+		"GET /admin/users/{id}":             bearer,
+		"DELETE /admin/users/{id}":          bearer,
+		"POST /admin/users/{id}/activate":   bearer,
+		"POST /admin/users/{id}/deactivate": bearer,
+		"PUT /admin/users/{id}/roles":       bearer,
+		"DELETE /admin/users/{id}/sessions": bearer,
+		"GET /admin/audit":                  bearer,
+		"GET /auth/revocations":             {"revocationFeedBasic", "Basic"},
 
 		"GET /users/me/mfa":               bearer,
 		"POST /users/me/mfa/totp":         bearer,
@@ -294,12 +303,17 @@ func TestDocumentOperations(t *testing.T) {
 func TestOperations(t *testing.T) {
 	t.Parallel()
 	want := []string{
+		"DELETE /admin/users/{id}",
+		"DELETE /admin/users/{id}/sessions",
 		"DELETE /users/me/mfa/totp",
 		"DELETE /users/me/sessions/{id}",
 		"GET /",
 		"GET /.well-known/jwks.json",
 		"GET /.well-known/oauth-authorization-server",
 		"GET /.well-known/openid-configuration",
+		"GET /admin/audit",
+		"GET /admin/users",
+		"GET /admin/users/{id}",
 		"GET /auth/revocations",
 		"GET /docs",
 		"GET /docs/{file}",
@@ -310,6 +324,9 @@ func TestOperations(t *testing.T) {
 		"GET /users/me/items",
 		"GET /users/me/mfa",
 		"GET /users/me/sessions",
+		"POST /admin/users",
+		"POST /admin/users/{id}/activate",
+		"POST /admin/users/{id}/deactivate",
 		"POST /auth/login",
 		"POST /auth/login/mfa",
 		"POST /auth/logout",
@@ -323,6 +340,7 @@ func TestOperations(t *testing.T) {
 		"POST /users/me/mfa/totp",
 		"POST /users/me/mfa/totp/confirm",
 		"POST /users/me/password",
+		"PUT /admin/users/{id}/roles",
 	}
 	got := openapi.Operations()
 	if !slices.Equal(got, want) {
