@@ -51,6 +51,7 @@ type envOptions struct {
 type env struct {
 	srv   *httptest.Server
 	clock *testClock
+	users gatehouse.UserStore
 }
 
 const testRedirectOrigin = "https://app.example"
@@ -86,8 +87,9 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 		limits, limiter = *opts.limits, inmem.NewRateLimiter(clk.Now)
 	}
 	policy := pwhash.Policy{MinLength: 8}
+	users := inmem.NewUserCache(db.Users(), 2*time.Second, 100, clk.Now)
 	svc := auth.New(auth.Deps{
-		Users:       inmem.NewUserCache(db.Users(), 2*time.Second, 100, clk.Now),
+		Users:       users,
 		Sessions:    sessions,
 		Revocations: revocations,
 		Hasher:      pwhash.New(pwhash.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
@@ -110,7 +112,7 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 	}
 	srv := httptest.NewServer(web.NewServer(web.Deps{Auth: svc, Catalog: catalog, Keys: keys, Pages: ui}))
 	tb.Cleanup(srv.Close)
-	return &env{srv: srv, clock: clk}
+	return &env{srv: srv, clock: clk, users: users}
 }
 
 // browser is a cookie-keeping client that does not follow redirects, so

@@ -3,6 +3,7 @@ package pages
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -269,6 +270,33 @@ func handleRevokeSession(svc *auth.Service, j *jar, v *views, policy pwhash.Poli
 			return
 		}
 		http.Redirect(w, r, "/ui/account?m=session_revoked", http.StatusSeeOther)
+	})
+}
+
+// handleUnrouted answers what no page route matched: 405 with Allow for a
+// page's address asked with another method, else 404 — as pages, where the
+// API's mux would answer in plain text.
+func handleUnrouted(mux *http.ServeMux, v *views) http.Handler {
+	notFound := handleNotFound(v)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			probe := &http.Request{Method: m, URL: r.URL, Host: r.Host}
+			if _, pattern := mux.Handler(probe); pattern != "/ui/" && pattern != "" {
+				allow = append(allow, m)
+				if m == http.MethodGet {
+					allow = append(allow, http.MethodHead)
+				}
+			}
+		}
+		if len(allow) == 0 {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		pv := v.page(r, "error")
+		pv.Error = v.catalog.Message(pv.lang, gatehouse.CodeMethodNotAllowed, nil)
+		v.render(w, r, http.StatusMethodNotAllowed, pv)
 	})
 }
 

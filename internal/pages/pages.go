@@ -73,7 +73,7 @@ type route struct {
 // routes is the pages' route table, one line per page. Forms post to the
 // page that shows them; HTML forms have only GET and POST, so revoking is a
 // POST to the session's own address.
-func routes(svc *auth.Service, gate Gate, j *jar, v *views, allow originList, policy pwhash.Policy) []route {
+func routes(mux *http.ServeMux, svc *auth.Service, gate Gate, j *jar, v *views, allow originList, policy pwhash.Policy) []route {
 	signedIn := requireSession(j, v)
 	hashes := gated(gate, v)
 	return []route{
@@ -87,7 +87,7 @@ func routes(svc *auth.Service, gate Gate, j *jar, v *views, allow originList, po
 		{"GET /ui/account", signedIn(handleAccount(svc, j, v, policy))},
 		{"POST /ui/account/password", signedIn(hashes(handleChangePassword(svc, j, v, policy)))},
 		{"POST /ui/account/sessions/{id}/revoke", signedIn(handleRevokeSession(svc, j, v, policy))},
-		{"/ui/", handleNotFound(v)},
+		{"/ui/", handleUnrouted(mux, v)},
 	}
 }
 
@@ -113,7 +113,7 @@ func New(d Deps) (http.Handler, error) {
 	allow := newOriginList(d.RedirectOrigins)
 	j := newJar(d.Auth, d.CSRFKey, d.Secure)
 	mux := http.NewServeMux()
-	for _, rt := range routes(d.Auth, d.Gate, j, v, allow, d.Policy.WithDefaults()) {
+	for _, rt := range routes(mux, d.Auth, d.Gate, j, v, allow, d.Policy.WithDefaults()) {
 		mux.Handle(rt.pattern, rt.handler)
 	}
 	cop := http.NewCrossOriginProtection()

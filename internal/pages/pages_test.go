@@ -311,6 +311,8 @@ func TestErrorPages(t *testing.T) {
 			return b.do("POST", "/ui/signin", nil, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
 		}, http.StatusForbidden, nil},
 		{"unknown page", func() page { return b.get("/ui/nope") }, http.StatusNotFound, []string{"There is no such page"}},
+		{"wrong method", func() page { return b.do("PUT", "/ui/signin", nil, nil) }, http.StatusMethodNotAllowed, []string{"Method Not Allowed"}},
+		{"GET of a form's action", func() page { return b.get("/ui/account/password") }, http.StatusMethodNotAllowed, nil},
 		{"unknown static file", func() page { return b.get("/ui/static/nope.css") }, http.StatusNotFound, []string{"There is no such page"}},
 	}
 	for _, tt := range tests {
@@ -439,5 +441,47 @@ func TestStylesheet(t *testing.T) {
 	}
 	if again := b.do("GET", "/ui/static/gatehouse.css", nil, http.Header{"If-None-Match": {p.header.Get("ETag")}}); again.status != http.StatusNotModified {
 		t.Errorf("revalidation: %d", again.status)
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	b := e.browser(t)
+	for path, want := range map[string]string{
+		"/ui/signin":                    "GET, HEAD, POST",
+		"/ui/account/password":          "POST",
+		"/ui/account/sessions/x/revoke": "POST",
+	} {
+		if p := b.do("DELETE", path, nil, nil); p.status != http.StatusMethodNotAllowed || p.header.Get("Allow") != want {
+			t.Errorf("DELETE %s: %d Allow %q, want 405 %q", path, p.status, p.header.Get("Allow"), want)
+		}
+	}
+}
+
+// A deactivated account is signed out of the pages on its next request.
+func TestDeactivatedUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	b := e.browser(t)
+	b.signUp("kim", password)
+	b.signIn("kim", password)
+	u, err := e.users.UserByUsername(context.Background(), "kim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.users.SetUserActive(context.Background(), u.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	p := b.get("/ui/account")
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Inactive user") {
+		t.Errorf("account of a deactivated user: %d\n%s", p.status, p.body)
+	}
+	if p := b.get("/ui/account"); p.status != http.StatusSeeOther {
+		t.Errorf("the deactivated user's cookie was kept: %d", p.status)
+	}
+	p = b.submit("/ui/signin", "/ui/signin", url.Values{"username": {"kim"}, "password": {password}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Inactive user") {
+		t.Errorf("sign-in of a deactivated user: %d\n%s", p.status, p.body)
 	}
 }
