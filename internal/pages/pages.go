@@ -61,10 +61,6 @@ type openGate struct{}
 
 func (openGate) Acquire(context.Context) (func(), error) { return func() {}, nil }
 
-// Prefix is where the pages live; the API's route table mounts New's
-// handler there.
-const Prefix = "/ui/"
-
 type route struct {
 	pattern string
 	handler http.Handler
@@ -91,7 +87,7 @@ func routes(mux *http.ServeMux, svc *auth.Service, gate Gate, j *jar, v *views, 
 	}
 }
 
-// New returns the pages as one handler, to be mounted at Prefix. Templates
+// New returns the pages as one handler, to be mounted at /ui/. Templates
 // are parsed here, once; an error means a broken build.
 func New(d Deps) (http.Handler, error) {
 	if d.Logger == nil {

@@ -182,8 +182,8 @@ func requireSession(j *jar, v *views) func(http.Handler) http.Handler {
 			switch {
 			case errors.Is(err, errNoSession):
 				to := "/ui/signin"
-				if _, had := r.Cookie(j.session); had == nil {
-					to += "?m=session_expired"
+				if _, noCookie := r.Cookie(j.session); noCookie == nil {
+					to += "?m=session_expired" // it had one, now dead
 				}
 				http.Redirect(w, r, to, http.StatusSeeOther)
 				return

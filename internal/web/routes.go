@@ -40,7 +40,7 @@ func routes(d Deps, out *responder) []route {
 		{"GET /openapi.json", openapi.Handler()},
 		{"GET /docs", docs},
 		{"GET /docs/{file}", docs},
-		{"/ui/", orNotFound(d.Pages, out)}, // hosted pages: documents, not API, so not in the OpenAPI document
+		{pagesPrefix, orNotFound(d.Pages, out)}, // hosted pages: documents, not API, so not in the OpenAPI document
 	}
 }
 
