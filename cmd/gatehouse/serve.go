@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
 	"github.com/gatehouse-auth/gatehouse/internal/inmem"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/pages"
 	"github.com/gatehouse-auth/gatehouse/internal/redis"
 	"github.com/gatehouse-auth/gatehouse/internal/sqldb"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
@@ -315,14 +316,26 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	if !ok {
 		return nil, nil, fmt.Errorf("user store %T has no admin methods", users)
 	}
+	catalog := i18n.New(lang)
+	ui, err := pages.New(pages.Deps{
+		Auth: svc, Catalog: catalog, Logger: log, Gate: gate, Policy: passwordPolicy(cfg),
+		Secure:          cfg.TLS() || cfg.TrustTLSProxy,
+		CSRFKey:         deriveKey(st.secret, "ui csrf v1"),
+		RedirectOrigins: cfg.UIRedirectOrigins,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
 	handler := web.NewServer(web.Deps{
 		Admin:          auth.NewAdminAPI(svc, adminStore),
+		Pages:          ui,
 		HashGate:       gate,
 		CORS:           web.CORS{Origins: cfg.CORSOrigins, Credentials: cfg.CORSCredentials},
 		Instrument:     instrument,
 		Observer:       observer,
 		Auth:           svc,
-		Catalog:        i18n.New(lang),
+		Catalog:        catalog,
 		Logger:         log,
 		Ready:          map[string]gatehouse.Pinger{"database": db},
 		MaxBodyBytes:   cfg.MaxBodyBytes,

@@ -185,6 +185,9 @@ type Config struct {
 
 	// Email configures verification and password reset mail (see email.go).
 	Email Email
+	// UIRedirectOrigins are the origins the hosted pages' sign-in may send
+	// the browser on to (?redirect_uri=); none: only to the account page.
+	UIRedirectOrigins []string
 }
 
 // SigningAlgorithm is the algorithm tokens are signed with: JWTAlg if set,
@@ -503,6 +506,14 @@ func coreSettings() []setting {
 			apply: func(c *Config, raw string) (err error) {
 				c.CORSCredentials, err = parseBool(raw)
 				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_UI_REDIRECT_ORIGINS", flag: "ui-redirect-origins", arg: "origin,...", def: "none",
+			usage: "origins the sign-in page may redirect to after signing in (redirect_uri), exact, comma-separated",
+			apply: func(c *Config, raw string) error {
+				c.UIRedirectOrigins = splitList(raw)
+				return nil
 			},
 		},
 		{

@@ -108,6 +108,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("GATEHOUSE_CORS_ORIGINS: %q is not an origin (scheme://host[:port], no path)", o)
 		}
 	}
+	if err := c.validateUI(); err != nil {
+		return err
+	}
 	if c.AuditRetention < 24*time.Hour {
 		return fmt.Errorf("GATEHOUSE_AUDIT_RETENTION must be at least 24h, got %s", c.AuditRetention)
 	}

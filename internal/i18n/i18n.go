@@ -51,7 +51,7 @@ func New(fallback Lang) *Catalog {
 	return &Catalog{
 		fallback: fallback,
 		matcher:  language.NewMatcher(langTags),
-		texts:    [2]map[string]string{english, korean},
+		texts:    [2]map[string]string{merge(english, uiEnglish), merge(korean, uiKorean)},
 	}
 }
 
@@ -98,8 +98,8 @@ func (c *Catalog) Message(lang Lang, key string, args map[string]any) string {
 // Keys returns every key of the English catalog, sorted (for tests that check
 // the catalogs are complete).
 func (c *Catalog) Keys() []string {
-	keys := make([]string, 0, len(english))
-	for k := range english {
+	keys := make([]string, 0, len(c.texts[English]))
+	for k := range c.texts[English] {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -110,4 +110,15 @@ func (c *Catalog) Keys() []string {
 func (c *Catalog) Has(lang Lang, key string) bool {
 	_, ok := c.texts[lang][key]
 	return ok
+}
+
+// merge returns one map holding the entries of every map given.
+func merge(maps ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }

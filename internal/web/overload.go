@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -64,37 +65,47 @@ func (g *HashGate) wrap(out *responder) func(http.Handler) http.Handler {
 	}
 }
 
-// enter takes a slot for a request about to hash, waiting at most MaxWait
-// behind at most Queue others. Without a slot it has answered the request
-// (503) and ok is false. A nil gate always admits.
+// enter takes a slot for a request about to hash. Without a slot it has
+// answered the request (503) and ok is false. A nil gate always admits.
 func (g *HashGate) enter(w http.ResponseWriter, r *http.Request, out *responder) (release func(), ok bool) {
+	release, err := g.Acquire(r.Context())
+	switch {
+	case err == nil:
+		return release, true
+	case r.Context().Err() != nil:
+		return nil, false // the client left; nobody to answer
+	}
+	w.Header().Set("Retry-After", "1") // the time a handful of hashes takes to drain
+	out.error(w, r, err)
+	return nil, false
+}
+
+// Acquire takes a slot for work about to hash a password, waiting at most
+// MaxWait behind at most Queue others; release gives it back. When no slot
+// frees in time it returns a CodeOverloaded error (the caller answers 503
+// with Retry-After: 1), and ctx's error when ctx ends first. The hosted
+// pages use it directly, to answer in HTML. A nil gate always admits.
+func (g *HashGate) Acquire(ctx context.Context) (release func(), err error) {
 	if g == nil {
-		return func() {}, true
+		return func() {}, nil
 	}
 	select {
 	case g.admitted <- struct{}{}:
 	default:
-		g.reject(w, r, out)
-		return nil, false
+		g.rejected.Add(1)
+		return nil, errOverloaded
 	}
 	timer := time.NewTimer(g.maxWait)
 	defer timer.Stop()
 	select {
 	case g.slots <- struct{}{}:
-		return func() { <-g.slots; <-g.admitted }, true
+		return func() { <-g.slots; <-g.admitted }, nil
 	case <-timer.C:
 		<-g.admitted
-		g.reject(w, r, out)
-		return nil, false
-	case <-r.Context().Done():
+		g.rejected.Add(1)
+		return nil, errOverloaded
+	case <-ctx.Done():
 		<-g.admitted
-		return nil, false // the client left; nobody to answer
+		return nil, ctx.Err()
 	}
-}
-
-func (g *HashGate) reject(w http.ResponseWriter, r *http.Request, out *responder) {
-	g.rejected.Add(1)
-	// One second: the time a handful of hashes takes to drain.
-	w.Header().Set("Retry-After", "1")
-	out.error(w, r, errOverloaded)
 }

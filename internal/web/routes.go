@@ -61,7 +61,18 @@ func routes(d Deps, out *responder) []route {
 		{"GET /openapi.json", openapi.Handler()},
 		{"GET /docs", docs},
 		{"GET /docs/{file}", docs},
+		{pagesPrefix, orNotFound(d.Pages, out)}, // hosted pages: documents, not API, so not in the OpenAPI document
 	}
+}
+
+// pagesPrefix is where the hosted pages are mounted.
+const pagesPrefix = "/ui/"
+
+func orNotFound(h http.Handler, out *responder) http.Handler {
+	if h == nil {
+		return notFound(out)
+	}
+	return h
 }
 
 func addRoutes(mux *http.ServeMux, d Deps, out *responder) {

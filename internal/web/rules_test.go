@@ -604,6 +604,9 @@ func TestReadyzReportsDown(t *testing.T) {
 func TestRoutesMatchOpenAPI(t *testing.T) {
 	var got []string
 	for _, rt := range routes(Deps{}, &responder{}) {
+		if rt.pattern == pagesPrefix {
+			continue // the hosted pages are documents, not API operations
+		}
 		got = append(got, strings.Replace(rt.pattern, "{$}", "", 1))
 	}
 	slices.Sort(got)

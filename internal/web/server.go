@@ -53,6 +53,9 @@ type Deps struct {
 	// default, or ProxyHeaderForwarded).
 	TrustedProxies []netip.Prefix
 	ProxyHeader    string
+	// Pages are the hosted pages (internal/pages), mounted at /ui/; nil:
+	// none, /ui/ answers 404.
+	Pages http.Handler
 }
 
 // Observer hears login outcomes ("success" or the error code) and which
