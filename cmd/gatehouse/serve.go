@@ -280,6 +280,10 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 			RefreshIP:          cfg.RateLimitRefreshIP,
 		},
 	})
+	fed, err := newFederation(cfg, svc, db.Identities())
+	if err != nil {
+		return nil, nil, err
+	}
 	shuttingDown := make(chan struct{})
 	var once sync.Once
 	gate := web.NewHashGate(hashConcurrency(cfg), hashQueue(cfg), cfg.HashQueueWait)
@@ -299,6 +303,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		Instrument:     instrument,
 		Observer:       observer,
 		Auth:           svc,
+		Federation:     fed,
 		Catalog:        i18n.New(lang),
 		Logger:         log,
 		Ready:          map[string]gatehouse.Pinger{"database": db},
@@ -335,6 +340,11 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 				log.Error("pruning sessions failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("pruned expired sessions and revocations", "rows", n)
+			}
+			if n, err := db.Identities().PruneOAuth(bg, time.Now()); err != nil {
+				log.Error("pruning provider sign-ins failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("pruned expired provider sign-ins and codes", "rows", n)
 			}
 		})
 	})

@@ -114,6 +114,9 @@ func (c Config) Validate() error {
 	if c.KeysReloadInterval <= 0 || c.RevocationSyncInterval <= 0 {
 		return fmt.Errorf("GATEHOUSE_KEYS_RELOAD_INTERVAL and GATEHOUSE_REVOCATION_SYNC_INTERVAL must be positive")
 	}
+	if err := c.validateOAuth(); err != nil {
+		return err
+	}
 	if c.Production() {
 		return c.validateProduction()
 	}

@@ -41,6 +41,12 @@ var statusOf = map[string]int{
 	gatehouse.CodeRateLimited:          http.StatusTooManyRequests,
 	gatehouse.CodeOverloaded:           http.StatusServiceUnavailable,
 	gatehouse.CodeInternal:             http.StatusInternalServerError,
+	gatehouse.CodeInvalidState:         http.StatusBadRequest,
+	gatehouse.CodeUpstreamFailed:       http.StatusBadRequest,
+	gatehouse.CodeAccountExists:        http.StatusConflict,
+	gatehouse.CodeIdentityTaken:        http.StatusConflict,
+	gatehouse.CodeLastSignInMethod:     http.StatusConflict,
+	gatehouse.CodeInvalidRedirectURI:   http.StatusBadRequest,
 }
 
 // encode writes v as JSON with status. Headers are set before WriteHeader.

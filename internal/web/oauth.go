@@ -84,12 +84,14 @@ func invalidRequest(name, typ string) error {
 	return &gatehouse.Error{Code: gatehouse.CodeInvalidRequest, Fields: []gatehouse.FieldError{{Loc: []string{"body", name}, Type: typ}}}
 }
 
-// handleToken is the RFC 6749 token endpoint: grant_type=password (§4.3)
-// and grant_type=refresh_token (§6), form-encoded (§3.2).
+// handleToken is the RFC 6749 token endpoint: grant_type=password (§4.3),
+// grant_type=refresh_token (§6) and, with providers configured,
+// grant_type=authorization_code (§4.1.3, with PKCE) for the one-time code
+// of a provider sign-in; form-encoded (§3.2).
 //
 // Its body limit is applied here rather than by limitBody, so that even an
 // oversized request gets an RFC 6749 error.
-func handleToken(svc *auth.Service, maxBody int64, gate *HashGate, obs Observer, out *responder) http.Handler {
+func handleToken(svc *auth.Service, fed *auth.Federation, maxBody int64, gate *HashGate, obs Observer, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, ok := mediaType(r)
 		if !ok || mt != "application/x-www-form-urlencoded" {
@@ -135,6 +137,17 @@ func handleToken(svc *auth.Service, maxBody int64, gate *HashGate, obs Observer,
 				return
 			}
 			pair, err = svc.Refresh(r.Context(), f.Get("refresh_token"), clientOf(r, f.Get("client_id"), ""))
+		case "authorization_code":
+			// The one-time code of a provider sign-in (upstream.go).
+			if fed == nil {
+				err = &gatehouse.Error{Code: gatehouse.CodeUnsupportedGrantType}
+				break
+			}
+			if missing := missingFields(f.Get, "code", "redirect_uri", "code_verifier"); missing != nil {
+				out.oauthError(w, r, missing)
+				return
+			}
+			pair, err = fed.ExchangeCode(r.Context(), f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"), clientOf(r, f.Get("client_id"), ""))
 		case "":
 			err = missingFields(f.Get, "grant_type")
 		default:

@@ -16,9 +16,12 @@ import (
 
 // Deps are what the HTTP layer needs.
 type Deps struct {
-	Auth    *auth.Service
-	Catalog *i18n.Catalog
-	Logger  *slog.Logger
+	Auth *auth.Service
+	// Federation signs users in through upstream providers; nil: no
+	// providers configured (their routes answer 404).
+	Federation *auth.Federation
+	Catalog    *i18n.Catalog
+	Logger     *slog.Logger
 	// Ready lists the dependencies GET /readyz checks, by name.
 	Ready map[string]gatehouse.Pinger
 	// MaxBodyBytes bounds every request body; larger ones get 413.

@@ -59,6 +59,7 @@ type testEnv struct {
 	sessions    gatehouse.SessionStore
 	revocations *inmem.Revocations
 	audit       gatehouse.AuditLog
+	identities  gatehouse.IdentityStore
 	tokens      *tokens.Manager
 	keys        *tokens.KeyRing
 	clock       *testClock
@@ -78,6 +79,10 @@ type envOptions struct {
 	proxyHeader string                // "": X-Forwarded-For
 	limits      *auth.Limits          // nil: no rate limits
 	limiter     gatehouse.RateLimiter // with limits; nil: an inmem.RateLimiter on the test clock
+	// upstreams, when set, configures sign-in providers (upstream_test.go),
+	// given the test clock; redirectURIs are the allowed app redirect URIs.
+	upstreams    func(now func() time.Time) map[string]gatehouse.Upstream
+	redirectURIs []string
 }
 
 var validators sync.Map // one compiled validator per test binary is enough
@@ -161,10 +166,17 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		Limits:      limits,
 		Audit:       db.Audit(),
 	})
+	var fed *auth.Federation
+	if opts.upstreams != nil {
+		fed = auth.NewFederation(svc, auth.FederationDeps{
+			Identities: db.Identities(), Upstreams: opts.upstreams(clk.Now), RedirectURIs: opts.redirectURIs,
+		})
+	}
 	shutdown := make(chan struct{})
 	tb.Cleanup(func() { close(shutdown) })
 	h := NewServer(Deps{
 		Auth:           svc,
+		Federation:     fed,
 		Catalog:        i18n.New(opts.locale),
 		Ready:          map[string]gatehouse.Pinger{"database": db},
 		MaxBodyBytes:   opts.maxBody,
@@ -175,7 +187,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		TrustedProxies: opts.trusted,
 		ProxyHeader:    opts.proxyHeader,
 	})
-	return &testEnv{audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb)}
+	return &testEnv{identities: db.Identities(), audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb)}
 }
 
 type response struct {

@@ -210,13 +210,16 @@ func TestDocumentOperations(t *testing.T) {
 	type scheme struct{ name, challenge string }
 	bearer := scheme{"OAuth2PasswordBearer", "Bearer"}
 	secured := map[string]scheme{
-		"GET /users/me":                  bearer,
-		"GET /users/me/items":            bearer,
-		"GET /users/me/sessions":         bearer,
-		"DELETE /users/me/sessions/{id}": bearer,
-		"POST /users/me/password":        bearer,
-		"POST /auth/logout":              bearer,
-		"GET /auth/revocations":          {"revocationFeedBasic", "Basic"},
+		"GET /users/me":                    bearer,
+		"GET /users/me/items":              bearer,
+		"GET /users/me/sessions":           bearer,
+		"DELETE /users/me/sessions/{id}":   bearer,
+		"POST /users/me/password":          bearer,
+		"POST /auth/logout":                bearer,
+		"GET /users/me/identities":         bearer,
+		"POST /users/me/identities":        bearer,
+		"DELETE /users/me/identities/{id}": bearer,
+		"GET /auth/revocations":            {"revocationFeedBasic", "Basic"},
 	}
 	ids := map[string]string{}
 	for _, o := range operations(doc) {
@@ -289,11 +292,15 @@ func TestDocumentOperations(t *testing.T) {
 func TestOperations(t *testing.T) {
 	t.Parallel()
 	want := []string{
+		"DELETE /users/me/identities/{id}",
 		"DELETE /users/me/sessions/{id}",
 		"GET /",
 		"GET /.well-known/jwks.json",
 		"GET /.well-known/oauth-authorization-server",
 		"GET /.well-known/openid-configuration",
+		"GET /auth/oauth",
+		"GET /auth/oauth/{provider}",
+		"GET /auth/oauth/{provider}/callback",
 		"GET /auth/revocations",
 		"GET /docs",
 		"GET /docs/{file}",
@@ -301,6 +308,7 @@ func TestOperations(t *testing.T) {
 		"GET /openapi.json",
 		"GET /readyz",
 		"GET /users/me",
+		"GET /users/me/identities",
 		"GET /users/me/items",
 		"GET /users/me/sessions",
 		"POST /auth/login",
@@ -308,6 +316,7 @@ func TestOperations(t *testing.T) {
 		"POST /auth/refresh",
 		"POST /auth/register",
 		"POST /auth/token",
+		"POST /users/me/identities",
 		"POST /users/me/password",
 	}
 	got := openapi.Operations()
