@@ -503,14 +503,24 @@ func TestProviderEmailVerifiedFromUserInfo(t *testing.T) {
 	e := newOIDCEnv(t, func(now func() time.Time) map[string]gatehouse.Upstream {
 		return map[string]gatehouse.Upstream{"fake": fakeProvider(t, upstream.TypeKakao, f, now)}
 	})
-	f.set(func(c jwt.MapClaims) { delete(c, "email_verified"); c["sub"] = "k1"; c["email"] = "k1@example.com"; c["preferred_username"] = "k1" }, nil)
+	f.set(func(c jwt.MapClaims) {
+		delete(c, "email_verified")
+		c["sub"] = "k1"
+		c["email"] = "k1@example.com"
+		c["preferred_username"] = "k1"
+	}, nil)
 	f.mu.Lock()
 	f.userinfo = map[string]any{"sub": "someone-else", "email": "k1@example.com", "email_verified": true}
 	f.mu.Unlock()
 	if me := e.meOf(t, e.providerToken(t, "fake")); me["email"] != "" {
 		t.Errorf("email believed from another subject's user info: %v", me)
 	}
-	f.set(func(c jwt.MapClaims) { delete(c, "email_verified"); c["sub"] = "k2"; c["email"] = "k2@example.com"; c["preferred_username"] = "k2" }, nil)
+	f.set(func(c jwt.MapClaims) {
+		delete(c, "email_verified")
+		c["sub"] = "k2"
+		c["email"] = "k2@example.com"
+		c["preferred_username"] = "k2"
+	}, nil)
 	f.mu.Lock()
 	f.userinfo = map[string]any{"sub": "k2", "email": "k2@example.com", "email_verified": "true"}
 	f.mu.Unlock()
