@@ -73,6 +73,11 @@ type OAuthLogin struct {
 // AuthCode is the one-time code a provider sign-in hands the app (through
 // the browser) in place of tokens; the app redeems it at the token endpoint
 // with its PKCE verifier. Only its hash is stored.
+//
+// A link's code (Link true) carries the upstream account instead: the
+// identity is linked to UserID only when the app, signed in as that user,
+// redeems the code with its verifier. So a link started by one person
+// cannot be completed in another person's browser (link CSRF).
 type AuthCode struct {
 	CodeHash      string // SHA-256 of the code, hex
 	UserID        int64
@@ -80,6 +85,11 @@ type AuthCode struct {
 	RedirectURI   string
 	CodeChallenge string
 	ExpiresAt     time.Time
+
+	Link          bool
+	Subject       string
+	Email         string
+	EmailVerified bool
 }
 
 // IdentityStore persists identities, provider sign-ins in progress and the

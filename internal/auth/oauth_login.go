@@ -100,11 +100,11 @@ type BeginInput struct {
 	ClientIP string
 }
 
-// Begin stores a new sign-in and returns the provider URL to send the
-// browser to. An unknown provider is CodeNotFound; a redirect_uri that is
-// not allowed is CodeInvalidRedirectURI (the caller must not redirect to
-// it); a missing or malformed PKCE challenge is CodeInvalidRequest. A link
-// needs no challenge: it hands out no code.
+// Begin stores a new sign-in (or link) and returns the provider URL to
+// send the browser to. An unknown provider is CodeNotFound; a redirect_uri
+// that is not allowed is CodeInvalidRedirectURI (the caller must not
+// redirect to it); a missing or malformed PKCE challenge is
+// CodeInvalidRequest.
 func (f *Federation) Begin(ctx context.Context, in BeginInput) (string, error) {
 	up, ok := f.upstreams[in.Provider]
 	if !ok {
@@ -119,16 +119,14 @@ func (f *Federation) Begin(ctx context.Context, in BeginInput) (string, error) {
 	if len(in.AppState) > maxAppState {
 		return "", oauthParam(gatehouse.CodeInvalidRequest, "state", "too_long")
 	}
-	if in.LinkUser == nil || in.CodeChallenge != "" {
-		if in.CodeChallenge == "" {
-			return "", oauthParam(gatehouse.CodeInvalidRequest, "code_challenge", "missing")
-		}
-		if in.CodeChallengeMethod != "S256" {
-			return "", oauthParam(gatehouse.CodeInvalidRequest, "code_challenge_method", "s256_required")
-		}
-		if !validChallenge(in.CodeChallenge) {
-			return "", oauthParam(gatehouse.CodeInvalidRequest, "code_challenge", "invalid")
-		}
+	if in.CodeChallenge == "" {
+		return "", oauthParam(gatehouse.CodeInvalidRequest, "code_challenge", "missing")
+	}
+	if in.CodeChallengeMethod != "S256" {
+		return "", oauthParam(gatehouse.CodeInvalidRequest, "code_challenge_method", "s256_required")
+	}
+	if !validChallenge(in.CodeChallenge) {
+		return "", oauthParam(gatehouse.CodeInvalidRequest, "code_challenge", "invalid")
 	}
 	if err := f.svc.limitIP(ctx, scopeOAuthStartIP, oauthStartIP, in.ClientIP); err != nil {
 		return "", err
@@ -199,13 +197,12 @@ type CallbackInput struct {
 }
 
 // CallbackResult says where to send the browser: back to the app's
-// RedirectURI with AppState and either Code (a sign-in) or Linked (a
-// link).
+// RedirectURI with AppState and Code, the one-time code of the sign-in or
+// link.
 type CallbackResult struct {
 	RedirectURI string
 	AppState    string
 	Code        string
-	Linked      bool
 }
 
 // Callback finishes a provider sign-in. With no result the state was
@@ -216,15 +213,22 @@ type CallbackResult struct {
 // Linking rules: an identity already linked signs its user in (or, in a
 // link, must be linked to the linking user: else CodeIdentityTaken). A new
 // identity in a link is linked to the signed-in user, who proved they own
-// the account by being signed in. A new identity otherwise creates a new
-// user, unless an account has the provider's email: then nothing happens
+// the account by being signed in — when the app, signed in as that user,
+// redeems the link's code with its PKCE verifier (ConfirmLink), so that a
+// link URL sent to someone else links nothing. A new identity otherwise
+// creates a new user, unless an account has the provider's email: then nothing happens
 // and CodeAccountExists tells the user to sign in to that account and link
 // from there. That holds whether or not the provider says it verified the
 // email, so no provider, and no one who controls an account at one, can
 // take over an account by its email.
 func (f *Federation) Callback(ctx context.Context, in CallbackInput) (*CallbackResult, error) {
 	ev := &gatehouse.AuditEvent{Event: gatehouse.EventProviderLogin, Outcome: gatehouse.OutcomeSuccess, Detail: map[string]string{"provider": in.Provider}}
-	defer func() { f.svc.record(ctx, ev) }()
+	defer func() {
+		// A link is recorded when it is confirmed (or here, when it fails).
+		if ev.Event != gatehouse.EventIdentityLinked || ev.Outcome == gatehouse.OutcomeFailure {
+			f.svc.record(ctx, ev)
+		}
+	}()
 	fail := func(err error) error {
 		ev.Outcome, ev.Reason = gatehouse.OutcomeFailure, gatehouse.ErrorCode(err)
 		return err
@@ -255,8 +259,25 @@ func (f *Federation) Callback(ctx context.Context, in CallbackInput) (*CallbackR
 		return res, fail(err)
 	}
 	ev.Detail["subject"] = uu.Subject
+	code := rand.Text() + rand.Text()
+	ac := &gatehouse.AuthCode{
+		CodeHash: hashHex(code), Provider: in.Provider, RedirectURI: l.RedirectURI,
+		CodeChallenge: l.CodeChallenge, ExpiresAt: f.svc.now().UTC().Add(authCodeTTL),
+	}
 	if l.LinkUserID != 0 {
-		return res, f.link(ctx, l, uu, res, fail)
+		existing, err := f.store.IdentityBySubject(ctx, uu.Provider, uu.Subject)
+		if err == nil && existing.UserID != l.LinkUserID {
+			return res, fail(&gatehouse.Error{Code: gatehouse.CodeIdentityTaken})
+		}
+		if err != nil && !gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+			return res, fail(err)
+		}
+		ac.UserID, ac.Link, ac.Subject, ac.Email, ac.EmailVerified = l.LinkUserID, true, uu.Subject, uu.Email, uu.EmailVerified
+		if err := f.store.SaveAuthCode(ctx, ac); err != nil {
+			return res, fail(err)
+		}
+		res.Code = code
+		return res, nil
 	}
 	u, created, err := f.findOrCreate(ctx, uu)
 	if u != nil {
@@ -271,44 +292,12 @@ func (f *Federation) Callback(ctx context.Context, in CallbackInput) (*CallbackR
 	if !u.IsActive {
 		return res, fail(&gatehouse.Error{Code: gatehouse.CodeInactiveUser})
 	}
-	code := rand.Text() + rand.Text()
-	err = f.store.SaveAuthCode(ctx, &gatehouse.AuthCode{
-		CodeHash: hashHex(code), UserID: u.ID, Provider: in.Provider, RedirectURI: l.RedirectURI,
-		CodeChallenge: l.CodeChallenge, ExpiresAt: f.svc.now().UTC().Add(authCodeTTL),
-	})
-	if err != nil {
+	ac.UserID = u.ID
+	if err := f.store.SaveAuthCode(ctx, ac); err != nil {
 		return res, fail(err)
 	}
 	res.Code = code
 	return res, nil
-}
-
-func (f *Federation) link(ctx context.Context, l *gatehouse.OAuthLogin, uu *gatehouse.UpstreamUser, res *CallbackResult, fail func(error) error) error {
-	existing, err := f.store.IdentityBySubject(ctx, uu.Provider, uu.Subject)
-	switch {
-	case err == nil && existing.UserID == l.LinkUserID:
-		res.Linked = true // linked already: nothing to do
-		return nil
-	case err == nil:
-		return fail(&gatehouse.Error{Code: gatehouse.CodeIdentityTaken})
-	case !gatehouse.IsCode(err, gatehouse.CodeNotFound):
-		return fail(err)
-	}
-	u, err := f.svc.users.UserByID(ctx, l.LinkUserID)
-	if err != nil {
-		return fail(err)
-	}
-	if !u.IsActive {
-		return fail(&gatehouse.Error{Code: gatehouse.CodeInactiveUser})
-	}
-	err = f.store.CreateIdentity(ctx, &gatehouse.Identity{
-		UserID: l.LinkUserID, Provider: uu.Provider, Subject: uu.Subject, Email: uu.Email, EmailVerified: uu.EmailVerified,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	res.Linked = true
-	return nil
 }
 
 // findOrCreate returns the user linked to uu, or a new one.
@@ -435,6 +424,31 @@ func (f *Federation) ExchangeCode(ctx context.Context, code, redirectURI, verifi
 		}
 		f.svc.record(ctx, ev)
 	}()
+	c, err := f.takeCode(ctx, code, redirectURI, verifier, ev)
+	if err != nil {
+		return nil, err
+	}
+	if c.Link {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeInvalidGrant, Err: errors.New("a link's code at the token endpoint")}
+	}
+	u, err := f.svc.users.UserByID(ctx, c.UserID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeInvalidGrant, Err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.IsActive {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
+	}
+	ev.Login = u.UsernameKey
+	return f.svc.startSession(ctx, u, client)
+}
+
+// takeCode takes a one-time code (spending it whatever follows) and checks
+// it against the redirect URI and PKCE verifier; every failure is
+// CodeInvalidGrant.
+func (f *Federation) takeCode(ctx context.Context, code, redirectURI, verifier string, ev *gatehouse.AuditEvent) (*gatehouse.AuthCode, error) {
 	if len(code) > 256 {
 		return nil, errInvalidGrant
 	}
@@ -452,18 +466,48 @@ func (f *Federation) ExchangeCode(ctx context.Context, code, redirectURI, verifi
 	if !validVerifier(verifier) || subtle.ConstantTimeCompare([]byte(s256(verifier)), []byte(c.CodeChallenge)) != 1 {
 		return nil, &gatehouse.Error{Code: gatehouse.CodeInvalidGrant, Err: errors.New("PKCE verifier does not match")}
 	}
-	u, err := f.svc.users.UserByID(ctx, c.UserID)
-	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
-		return nil, &gatehouse.Error{Code: gatehouse.CodeInvalidGrant, Err: err}
-	}
+	return c, nil
+}
+
+// ConfirmLink completes a link: u, signed in, redeems the link's code with
+// the PKCE verifier of the link it started. A code of another user's link,
+// or of a sign-in, is CodeInvalidGrant; a provider account linked to
+// another user meanwhile is CodeIdentityTaken. Confirming a link that
+// exists already returns it.
+func (f *Federation) ConfirmLink(ctx context.Context, u *gatehouse.User, code, redirectURI, verifier string) (ident *gatehouse.Identity, err error) {
+	ev := &gatehouse.AuditEvent{Event: gatehouse.EventIdentityLinked, Outcome: gatehouse.OutcomeSuccess}
+	defer func() {
+		if err != nil {
+			if gatehouse.IsCode(err, gatehouse.CodeValidation) {
+				return
+			}
+			ev.Outcome, ev.Reason = gatehouse.OutcomeFailure, gatehouse.ErrorCode(err)
+		}
+		ev.UserID, ev.Login = u.ID, u.UsernameKey
+		f.svc.record(ctx, ev)
+	}()
+	c, err := f.takeCode(ctx, code, redirectURI, verifier, ev)
 	if err != nil {
 		return nil, err
 	}
-	if !u.IsActive {
-		return nil, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
+	if !c.Link || c.UserID != u.ID {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeInvalidGrant, Err: errors.New("not a link code of this user")}
 	}
-	ev.Login = u.UsernameKey
-	return f.svc.startSession(ctx, u, client)
+	ev.Detail["subject"] = c.Subject
+	existing, err := f.store.IdentityBySubject(ctx, c.Provider, c.Subject)
+	switch {
+	case err == nil && existing.UserID == u.ID:
+		return existing, nil
+	case err == nil:
+		return nil, &gatehouse.Error{Code: gatehouse.CodeIdentityTaken}
+	case !gatehouse.IsCode(err, gatehouse.CodeNotFound):
+		return nil, err
+	}
+	ident = &gatehouse.Identity{UserID: u.ID, Provider: c.Provider, Subject: c.Subject, Email: c.Email, EmailVerified: c.EmailVerified}
+	if err := f.store.CreateIdentity(ctx, ident); err != nil {
+		return nil, err
+	}
+	return ident, nil
 }
 
 // Identities lists the user's linked identities.

@@ -196,8 +196,9 @@ func (s *identityStore) TakeOAuthLogin(ctx context.Context, stateHash string, no
 // SaveAuthCode stores a one-time code (its hash).
 func (s *identityStore) SaveAuthCode(ctx context.Context, c *gatehouse.AuthCode) error {
 	_, err := s.db.pool().exec(ctx, `INSERT INTO oauth_codes (code_hash, user_id, provider, redirect_uri,
-		code_challenge, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.CodeHash, c.UserID, c.Provider, clientText(c.RedirectURI), c.CodeChallenge, s.db.dialect.timeValue(c.ExpiresAt))
+		code_challenge, expires_at, link, subject, email, email_verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.CodeHash, c.UserID, c.Provider, clientText(c.RedirectURI), c.CodeChallenge, s.db.dialect.timeValue(c.ExpiresAt),
+		c.Link, c.Subject, clientText(c.Email), c.EmailVerified)
 	if err != nil {
 		if foreignKeyViolation(err) {
 			return gatehouse.Errorf(gatehouse.CodeNotFound, "save auth code: no such user: %w", err)
@@ -211,8 +212,9 @@ func (s *identityStore) SaveAuthCode(ctx context.Context, c *gatehouse.AuthCode)
 func (s *identityStore) TakeAuthCode(ctx context.Context, codeHash string, now time.Time) (*gatehouse.AuthCode, error) {
 	c := new(gatehouse.AuthCode)
 	err := s.db.pool().queryRow(ctx, `DELETE FROM oauth_codes WHERE code_hash = ? RETURNING code_hash, user_id,
-		provider, redirect_uri, code_challenge, expires_at`, codeHash).
-		Scan(&c.CodeHash, &c.UserID, &c.Provider, &c.RedirectURI, &c.CodeChallenge, scanTime(&c.ExpiresAt))
+		provider, redirect_uri, code_challenge, expires_at, link, subject, email, email_verified`, codeHash).
+		Scan(&c.CodeHash, &c.UserID, &c.Provider, &c.RedirectURI, &c.CodeChallenge, scanTime(&c.ExpiresAt),
+			&c.Link, &c.Subject, &c.Email, &c.EmailVerified)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "take auth code: no such code")
 	}

@@ -282,8 +282,16 @@ func testAuthCodeTakenOnce(t *testing.T, s IdentityStores) {
 	if err := s.Identities.SaveAuthCode(ctx, c); err != nil {
 		t.Fatal(err)
 	}
+	link := &gatehouse.AuthCode{CodeHash: "c3", UserID: u.ID, Provider: "corp", RedirectURI: "r", CodeChallenge: "ch", ExpiresAt: now.Add(time.Minute),
+		Link: true, Subject: "s-1", Email: "x@idp.example", EmailVerified: true}
+	if err := s.Identities.SaveAuthCode(ctx, link); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Identities.TakeAuthCode(ctx, "c3", now); err != nil || *got != *link {
+		t.Errorf("link code = %+v, %v; want %+v", got, err, link)
+	}
 	got, err := s.Identities.TakeAuthCode(ctx, "c1", now)
-	if err != nil || got.UserID != u.ID || got.Provider != "corp" || got.RedirectURI != c.RedirectURI || got.CodeChallenge != "ch" || !got.ExpiresAt.Equal(c.ExpiresAt) {
+	if err != nil || got.UserID != u.ID || got.Provider != "corp" || got.RedirectURI != c.RedirectURI || got.CodeChallenge != "ch" || !got.ExpiresAt.Equal(c.ExpiresAt) || got.Link {
 		t.Fatalf("TakeAuthCode = %+v, %v", got, err)
 	}
 	if _, err := s.Identities.TakeAuthCode(ctx, "c1", now); !gatehouse.IsCode(err, gatehouse.CodeNotFound) {

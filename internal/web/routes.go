@@ -37,6 +37,7 @@ func routes(d Deps, out *responder) []route {
 		{"GET /auth/oauth/{provider}/callback", noProviders(d.Federation, out, handleOAuthCallback(d.Federation, out))},
 		{"GET /users/me/identities", authed(handleListIdentities(d.Federation, out))},
 		{"POST /users/me/identities", noProviders(d.Federation, out, limit(authed(handleLinkIdentity(d.Federation, out))))},
+		{"POST /users/me/identities/confirm", noProviders(d.Federation, out, limit(authed(handleConfirmLink(d.Federation, out))))},
 		{"DELETE /users/me/identities/{id}", authed(handleUnlinkIdentity(d.Federation, out))},
 		{"GET /.well-known/jwks.json", handleJWKS(d.Keys)},
 		{"GET /.well-known/openid-configuration", handleDiscovery(d.Issuer, d.Keys)},

@@ -94,9 +94,8 @@ var callbackErrors = map[string]string{
 }
 
 // handleOAuthCallback is where the provider sends the browser back. The
-// browser then goes to the app's redirect_uri with ?code&state (a sign-in),
-// ?linked=provider&state (a link) or ?error&error_description&error_code
-// &state; with a state that names no sign-in there is nowhere safe to send
+// browser then goes to the app's redirect_uri with ?code&state (of a
+// sign-in or a link) or ?error&error_description&error_code&state; with a state that names no sign-in there is nowhere safe to send
 // it, and the answer is a JSON 400.
 func handleOAuthCallback(fed *auth.Federation, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -131,8 +130,6 @@ func handleOAuthCallback(fed *auth.Federation, out *responder) http.Handler {
 			v.Set("error", rfc)
 			v.Set("error_code", code)
 			v.Set("error_description", out.catalog.Message(i18n.English, ge.MessageKey(), nil))
-		case res.Linked:
-			v.Set("linked", provider)
 		default:
 			v.Set("code", res.Code)
 		}
@@ -179,34 +176,25 @@ func handleListIdentities(fed *auth.Federation, out *responder) http.Handler {
 }
 
 // handleLinkIdentity starts linking a provider account to the caller: JSON
-// {provider, redirect_uri, state?}; the answer's authorization_url is where the app
-// sends the browser. The callback links the account to the caller — who
-// proved they own the gatehouse account by being signed in — and sends the
-// browser to redirect_uri with ?linked=provider&state.
+// {provider, redirect_uri, code_challenge, code_challenge_method, state?};
+// the answer's authorization_url is where the app sends the browser. The
+// browser comes back to redirect_uri with ?code&state, and the app, still
+// signed in as the caller, confirms the link with the code and its PKCE
+// verifier (handleConfirmLink): being signed in is the proof that the user
+// owns this account, and the verifier that this browser is the one that
+// started the link.
 func handleLinkIdentity(fed *auth.Federation, out *responder) http.Handler {
 	type response struct {
 		AuthorizationURL string `json:"authorization_url"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := out.requireContentType(w, r, "application/json"); !ok {
-			return
-		}
-		raw, err := decodeJSON(r)
-		if err != nil {
-			out.error(w, r, err)
-			return
-		}
-		names := []string{"provider", "redirect_uri"}
-		if _, ok := raw["state"]; ok {
-			names = append(names, "state")
-		}
-		in, problems := stringFields(raw, names...)
-		if len(problems) > 0 {
-			out.error(w, r, gatehouse.ValidationError(problems...))
+		in, ok := jsonWithOptional(w, r, out, []string{"provider", "redirect_uri", "code_challenge", "code_challenge_method"}, "state")
+		if !ok {
 			return
 		}
 		target, err := fed.Begin(r.Context(), auth.BeginInput{
 			Provider: in["provider"], RedirectURI: in["redirect_uri"], AppState: in["state"],
+			CodeChallenge: in["code_challenge"], CodeChallengeMethod: in["code_challenge_method"],
 			LinkUser: gatehouse.UserFromContext(r.Context()), ClientIP: clientIPFrom(r.Context()),
 		})
 		if err != nil {
@@ -215,6 +203,51 @@ func handleLinkIdentity(fed *auth.Federation, out *responder) http.Handler {
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		encode(w, http.StatusOK, response{AuthorizationURL: target})
+	})
+}
+
+// jsonWithOptional reads a JSON body with the required string fields and
+// the optional ones (strings when present).
+func jsonWithOptional(w http.ResponseWriter, r *http.Request, out *responder, required []string, optional ...string) (map[string]string, bool) {
+	if _, ok := out.requireContentType(w, r, "application/json"); !ok {
+		return nil, false
+	}
+	raw, err := decodeJSON(r)
+	if err != nil {
+		out.error(w, r, err)
+		return nil, false
+	}
+	names := required
+	for _, o := range optional {
+		if _, ok := raw[o]; ok {
+			names = append(names, o)
+		}
+	}
+	in, problems := stringFields(raw, names...)
+	if len(problems) > 0 {
+		out.error(w, r, gatehouse.ValidationError(problems...))
+		return nil, false
+	}
+	return in, true
+}
+
+// handleConfirmLink completes a link: JSON {code, redirect_uri,
+// code_verifier}; the answer is the linked identity.
+func handleConfirmLink(fed *auth.Federation, out *responder) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, ok := jsonWithOptional(w, r, out, []string{"code", "redirect_uri", "code_verifier"})
+		if !ok {
+			return
+		}
+		i, err := fed.ConfirmLink(r.Context(), gatehouse.UserFromContext(r.Context()), in["code"], in["redirect_uri"], in["code_verifier"])
+		if err != nil {
+			out.error(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, identityResponse{
+			ID: i.ID, Provider: i.Provider, Subject: i.Subject, Email: i.Email, EmailVerified: i.EmailVerified, CreatedAt: i.CreatedAt.UTC(),
+		})
 	})
 }
 

@@ -166,6 +166,46 @@ func (e *testEnv) providerToken(tb testing.TB, provider string) string {
 	return res.json(tb)["access_token"].(string)
 }
 
+// startLink starts a link for the holder of access and plays the browser
+// through the provider; it returns the app URL the browser comes back to
+// and the link's PKCE verifier.
+func (e *testEnv) startLink(tb testing.TB, access, provider, appState string) (*url.URL, string) {
+	tb.Helper()
+	verifier, challenge := pkce()
+	res := e.do(tb, authed(http.MethodPost, "/users/me/identities", access, map[string]string{
+		"provider": provider, "redirect_uri": appRedirect, "state": appState, "code_challenge": challenge, "code_challenge_method": "S256",
+	}))
+	if res.status != http.StatusOK {
+		tb.Fatalf("link start: %d %s", res.status, res.body)
+	}
+	loc, cres := e.callback(tb, authorize(tb, res.json(tb)["authorization_url"].(string)))
+	if loc == nil {
+		tb.Fatalf("link callback: %d %s", cres.status, cres.body)
+	}
+	return loc, verifier
+}
+
+func (e *testEnv) confirmLink(tb testing.TB, access, code, verifier string) response {
+	tb.Helper()
+	return e.do(tb, authed(http.MethodPost, "/users/me/identities/confirm", access, map[string]string{
+		"code": code, "redirect_uri": appRedirect, "code_verifier": verifier,
+	}))
+}
+
+// link links a provider account to the holder of access.
+func (e *testEnv) link(tb testing.TB, access, provider string) map[string]any {
+	tb.Helper()
+	loc, verifier := e.startLink(tb, access, provider, "L")
+	if loc.Query().Get("code") == "" || loc.Query().Get("state") != "L" {
+		tb.Fatalf("link callback redirect %s", loc)
+	}
+	res := e.confirmLink(tb, access, loc.Query().Get("code"), verifier)
+	if res.status != http.StatusOK {
+		tb.Fatalf("link confirm: %d %s", res.status, res.body)
+	}
+	return res.json(tb)
+}
+
 func (e *testEnv) meOf(tb testing.TB, access string) map[string]any {
 	tb.Helper()
 	res := e.do(tb, bearerRequest("/users/me", access))
@@ -559,13 +599,8 @@ func TestProviderEmailOfExistingAccountNeverLinks(t *testing.T) {
 
 	// Alice, signed in, links her provider account: that is the proof.
 	m.QueueUser(&mockoidc.MockUser{Subject: "alice-at-corp", Email: "alice@example.com", EmailVerified: true})
-	res := e.do(t, authed(http.MethodPost, "/users/me/identities", access, map[string]string{"provider": "corp", "redirect_uri": appRedirect, "state": "L"}))
-	if res.status != http.StatusOK {
-		t.Fatalf("link start: %d %s", res.status, res.body)
-	}
-	loc, cres := e.callback(t, authorize(t, res.json(t)["authorization_url"].(string)))
-	if loc == nil || loc.Query().Get("linked") != "corp" || loc.Query().Get("state") != "L" || loc.Query().Has("code") {
-		t.Fatalf("link callback: %v %d %s", loc, cres.status, cres.body)
+	if ident := e.link(t, access, "corp"); ident["provider"] != "corp" || ident["subject"] != "alice-at-corp" || ident["email_verified"] != true {
+		t.Errorf("linked identity %v", ident)
 	}
 	aliceID := e.meOf(t, access)["id"]
 	m.QueueUser(&mockoidc.MockUser{Subject: "alice-at-corp", Email: "alice@example.com", EmailVerified: true})
@@ -575,30 +610,27 @@ func TestProviderEmailOfExistingAccountNeverLinks(t *testing.T) {
 	// Another user cannot link the same provider account.
 	bob := e.token(t, "bob", "bob@example.com", "correct horse battery staple")
 	m.QueueUser(&mockoidc.MockUser{Subject: "alice-at-corp"})
-	res = e.do(t, authed(http.MethodPost, "/users/me/identities", bob, map[string]string{"provider": "corp", "redirect_uri": appRedirect}))
-	loc, _ = e.callback(t, authorize(t, res.json(t)["authorization_url"].(string)))
-	if loc == nil || loc.Query().Get("error_code") != gatehouse.CodeIdentityTaken {
+	if loc, _ := e.startLink(t, bob, "corp", ""); loc.Query().Get("error_code") != gatehouse.CodeIdentityTaken || loc.Query().Has("code") {
 		t.Errorf("link of another user's identity: %v", loc)
 	}
 	if ev := e.auditEvents(t, gatehouse.EventIdentityLinked); len(ev) != 2 || ev[0].Outcome != gatehouse.OutcomeSuccess || ev[1].Reason != gatehouse.CodeIdentityTaken {
 		t.Errorf("identity_linked events %+v", ev)
 	}
 	// Refused starts of a link.
-	for name, body := range map[string]map[string]string{
-		"unknown provider":    {"provider": "nope", "redirect_uri": appRedirect},
-		"foreign redirect":    {"provider": "corp", "redirect_uri": "https://evil.example/cb"},
-		"redirect by prefix":  {"provider": "corp", "redirect_uri": appRedirect + "/../x"},
-		"missing redirect":    {"provider": "corp"},
-		"missing provider":    {"redirect_uri": appRedirect},
-		"state is not string": nil,
+	_, challenge := pkce()
+	for name, edit := range map[string]func(map[string]any){
+		"unknown provider":   func(b map[string]any) { b["provider"] = "nope" },
+		"foreign redirect":   func(b map[string]any) { b["redirect_uri"] = "https://evil.example/cb" },
+		"redirect by prefix": func(b map[string]any) { b["redirect_uri"] = appRedirect + "/../x" },
+		"missing redirect":   func(b map[string]any) { delete(b, "redirect_uri") },
+		"missing provider":   func(b map[string]any) { delete(b, "provider") },
+		"missing challenge":  func(b map[string]any) { delete(b, "code_challenge") },
+		"plain challenge":    func(b map[string]any) { b["code_challenge_method"] = "plain" },
+		"state not a string": func(b map[string]any) { b["state"] = 5 },
 	} {
-		var req *http.Request
-		if body == nil {
-			req = authed(http.MethodPost, "/users/me/identities", access, map[string]any{"provider": "corp", "redirect_uri": appRedirect, "state": 5})
-		} else {
-			req = authed(http.MethodPost, "/users/me/identities", access, body)
-		}
-		if res := e.do(t, req); res.status < 400 || res.status >= 500 {
+		body := map[string]any{"provider": "corp", "redirect_uri": appRedirect, "code_challenge": challenge, "code_challenge_method": "S256"}
+		edit(body)
+		if res := e.do(t, authed(http.MethodPost, "/users/me/identities", access, body)); res.status < 400 || res.status >= 500 {
 			t.Errorf("%s: %d %s", name, res.status, res.body)
 		}
 	}
@@ -625,10 +657,7 @@ func TestUnlinkLastIdentityRefused(t *testing.T) {
 	}
 	// A second identity, linked: then the first may go, the second not.
 	m.QueueUser(&mockoidc.MockUser{Subject: "u1-second"})
-	res := e.do(t, authed(http.MethodPost, "/users/me/identities", access, map[string]string{"provider": "second", "redirect_uri": appRedirect}))
-	if loc, _ := e.callback(t, authorize(t, res.json(t)["authorization_url"].(string))); loc == nil || loc.Query().Get("linked") != "second" {
-		t.Fatalf("link: %v", loc)
-	}
+	e.link(t, access, "second")
 	if res := del(first); res.status != http.StatusNoContent {
 		t.Fatalf("unlink one of two: %d %s", res.status, res.body)
 	}
@@ -643,7 +672,7 @@ func TestUnlinkLastIdentityRefused(t *testing.T) {
 		}
 	}
 	// Setting a password (no current one to give) makes it a way in.
-	res = e.do(t, authed(http.MethodPost, "/users/me/password", access, map[string]string{"current_password": "", "new_password": "a long fresh passphrase 42"}))
+	res := e.do(t, authed(http.MethodPost, "/users/me/password", access, map[string]string{"current_password": "", "new_password": "a long fresh passphrase 42"}))
 	if res.status != http.StatusNoContent {
 		t.Fatalf("set first password: %d %s", res.status, res.body)
 	}
@@ -774,5 +803,70 @@ func TestNoProvidersConfigured(t *testing.T) {
 	res := e.exchange(t, "x", appRedirect, strings.Repeat("v", 43))
 	if res.status != http.StatusBadRequest || res.json(t)["error"] != "unsupported_grant_type" {
 		t.Errorf("authorization_code grant: %d %s", res.status, res.body)
+	}
+}
+
+// A link URL started by one user and completed in another user's browser
+// links nothing: the code comes back to the victim's app, which cannot
+// confirm it — it is neither the starter's session nor the starter's
+// verifier. Link and sign-in codes are not interchangeable.
+func TestLinkCodeBoundToStarter(t *testing.T) {
+	t.Parallel()
+	m := startMockOIDC(t)
+	e := newOIDCEnv(t, func(now func() time.Time) map[string]gatehouse.Upstream {
+		return map[string]gatehouse.Upstream{"corp": mockProvider(t, "corp", m, now)}
+	})
+	mallory := e.token(t, "mallory", "mallory@example.com", "correct horse battery staple")
+	victim := e.token(t, "victim", "victim@example.com", "correct horse battery staple")
+	wantGrant := func(name string, res response) {
+		t.Helper()
+		if res.status != http.StatusBadRequest || res.code(t) != gatehouse.CodeInvalidGrant {
+			t.Errorf("%s: %d %s", name, res.status, res.body)
+		}
+	}
+	// Mallory starts a link; the victim's browser completes it at the
+	// provider with the victim's account.
+	m.QueueUser(&mockoidc.MockUser{Subject: "victim-at-corp"})
+	loc, malloryVerifier := e.startLink(t, mallory, "corp", "")
+	code := loc.Query().Get("code")
+	_, victimVerifier := pkce()
+	wantGrant("victim's session, victim's verifier", e.confirmLink(t, victim, code, victimVerifier))
+	m.QueueUser(&mockoidc.MockUser{Subject: "victim-at-corp"})
+	loc, malloryVerifier = e.startLink(t, mallory, "corp", "")
+	wantGrant("victim's session, the starter's verifier", e.confirmLink(t, victim, loc.Query().Get("code"), malloryVerifier))
+	if _, err := e.identities.IdentityBySubject(t.Context(), "corp", "victim-at-corp"); !gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		t.Fatalf("victim's provider account linked: %v", err)
+	}
+	// A link's code is no sign-in code, and a sign-in's code links nothing.
+	m.QueueUser(&mockoidc.MockUser{Subject: "m2"})
+	loc, v := e.startLink(t, mallory, "corp", "")
+	wantGrant("link code at the token endpoint", e.exchange(t, loc.Query().Get("code"), appRedirect, v))
+	m.QueueUser(&mockoidc.MockUser{Subject: "m3"})
+	signInCode, v := e.signIn(t, "corp")
+	wantGrant("sign-in code confirmed as a link", e.confirmLink(t, mallory, signInCode, v))
+	// The starter's own confirmation works, once; confirming an existing
+	// link again through a new code answers it again.
+	m.QueueUser(&mockoidc.MockUser{Subject: "m4"})
+	loc, v = e.startLink(t, mallory, "corp", "")
+	if res := e.confirmLink(t, mallory, loc.Query().Get("code"), v); res.status != http.StatusOK {
+		t.Fatalf("confirm: %d %s", res.status, res.body)
+	}
+	wantGrant("second confirmation", e.confirmLink(t, mallory, loc.Query().Get("code"), v))
+	m.QueueUser(&mockoidc.MockUser{Subject: "m4"})
+	if ident := e.link(t, mallory, "corp"); ident["subject"] != "m4" {
+		t.Errorf("relink %v", ident)
+	}
+	ids := e.do(t, bearerRequest("/users/me/identities", mallory)).json(t)["identities"].([]any)
+	if len(ids) != 1 {
+		t.Errorf("mallory's identities %v", ids)
+	}
+	// Malformed confirmations.
+	for name, body := range map[string]any{
+		"missing verifier": map[string]string{"code": "x", "redirect_uri": appRedirect},
+		"code not string":  map[string]any{"code": 1, "redirect_uri": appRedirect, "code_verifier": "v"},
+	} {
+		if res := e.do(t, authed(http.MethodPost, "/users/me/identities/confirm", mallory, body)); res.status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d %s", name, res.status, res.body)
+		}
 	}
 }

@@ -210,16 +210,17 @@ func TestDocumentOperations(t *testing.T) {
 	type scheme struct{ name, challenge string }
 	bearer := scheme{"OAuth2PasswordBearer", "Bearer"}
 	secured := map[string]scheme{
-		"GET /users/me":                    bearer,
-		"GET /users/me/items":              bearer,
-		"GET /users/me/sessions":           bearer,
-		"DELETE /users/me/sessions/{id}":   bearer,
-		"POST /users/me/password":          bearer,
-		"POST /auth/logout":                bearer,
-		"GET /users/me/identities":         bearer,
-		"POST /users/me/identities":        bearer,
-		"DELETE /users/me/identities/{id}": bearer,
-		"GET /auth/revocations":            {"revocationFeedBasic", "Basic"},
+		"GET /users/me":                     bearer,
+		"GET /users/me/items":               bearer,
+		"GET /users/me/sessions":            bearer,
+		"DELETE /users/me/sessions/{id}":    bearer,
+		"POST /users/me/password":           bearer,
+		"POST /auth/logout":                 bearer,
+		"GET /users/me/identities":          bearer,
+		"POST /users/me/identities":         bearer,
+		"POST /users/me/identities/confirm": bearer,
+		"DELETE /users/me/identities/{id}":  bearer,
+		"GET /auth/revocations":             {"revocationFeedBasic", "Basic"},
 	}
 	ids := map[string]string{}
 	for _, o := range operations(doc) {
@@ -317,6 +318,7 @@ func TestOperations(t *testing.T) {
 		"POST /auth/register",
 		"POST /auth/token",
 		"POST /users/me/identities",
+		"POST /users/me/identities/confirm",
 		"POST /users/me/password",
 	}
 	got := openapi.Operations()

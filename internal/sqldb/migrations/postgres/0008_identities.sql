@@ -32,6 +32,10 @@ CREATE TABLE oauth_codes (
     provider       TEXT        NOT NULL,
     redirect_uri   TEXT        NOT NULL,
     code_challenge TEXT        NOT NULL,
-    expires_at     TIMESTAMPTZ NOT NULL
+    expires_at     TIMESTAMPTZ NOT NULL,
+    link           BOOLEAN     NOT NULL DEFAULT FALSE,
+    subject        TEXT        NOT NULL DEFAULT '',
+    email          TEXT        NOT NULL DEFAULT '',
+    email_verified BOOLEAN     NOT NULL DEFAULT FALSE
 );
 CREATE INDEX oauth_codes_expires ON oauth_codes (expires_at);

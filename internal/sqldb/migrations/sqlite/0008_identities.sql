@@ -39,6 +39,11 @@ CREATE TABLE oauth_codes (
     provider       TEXT    NOT NULL,
     redirect_uri   TEXT    NOT NULL,
     code_challenge TEXT    NOT NULL,
-    expires_at     TEXT    NOT NULL
+    expires_at     TEXT    NOT NULL,
+    -- A link's code carries the upstream account, linked when redeemed.
+    link           BOOLEAN NOT NULL DEFAULT 0 CHECK (link IN (0, 1)),
+    subject        TEXT    NOT NULL DEFAULT '',
+    email          TEXT    NOT NULL DEFAULT '',
+    email_verified BOOLEAN NOT NULL DEFAULT 0 CHECK (email_verified IN (0, 1))
 );
 CREATE INDEX oauth_codes_expires ON oauth_codes (expires_at);
