@@ -187,19 +187,26 @@ func handleJWKS(keys *tokens.KeyRing) http.Handler {
 // metadata (OpenID Connect Discovery 1.0, RFC 8414) for what gatehouse does:
 // a token endpoint with the password and refresh_token grants, its JWKS, and
 // our revocation feed.
-func handleDiscovery(issuer string, keys *tokens.KeyRing) http.Handler {
+//
+// With sign-in providers configured, the token endpoint also takes
+// authorization_code (the one-time code of a provider sign-in).
+func handleDiscovery(issuer string, keys *tokens.KeyRing, providers bool) http.Handler {
 	// The issuer is published exactly as tokens carry it (RFC 8414 §3.3
 	// requires them identical); endpoint URLs are built on it without a
 	// doubled slash.
 	base := strings.TrimSuffix(issuer, "/")
 	// Built on first use, once: the key ring's algorithm is fixed for the
 	// process (a change of GATEHOUSE_JWT_ALG takes a restart).
+	grants := []string{"password", "refresh_token"}
+	if providers {
+		grants = append(grants, "authorization_code")
+	}
 	doc := sync.OnceValue(func() []byte {
 		b, _ := json.Marshal(map[string]any{
 			"issuer":                                issuer,
 			"jwks_uri":                              base + "/.well-known/jwks.json",
 			"token_endpoint":                        base + "/auth/token",
-			"grant_types_supported":                 []string{"password", "refresh_token"},
+			"grant_types_supported":                 grants,
 			"response_types_supported":              []string{"token"},
 			"token_endpoint_auth_methods_supported": []string{"none"},
 			"subject_types_supported":               []string{"public"},

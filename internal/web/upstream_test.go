@@ -777,6 +777,10 @@ func TestProviderStartRefused(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.name, res.status, res.body)
 		}
 	}
+	// Discovery names the authorization_code grant.
+	if res := e.do(t, httptest.NewRequest(http.MethodGet, "/.well-known/openid-configuration", nil)); !strings.Contains(string(res.body), `"authorization_code"`) {
+		t.Errorf("discovery: %s", res.body)
+	}
 	// The provider list.
 	if res := e.do(t, httptest.NewRequest(http.MethodGet, "/auth/oauth", nil)); res.status != 200 || !strings.Contains(string(res.body), `"corp"`) {
 		t.Errorf("provider list: %d %s", res.status, res.body)
