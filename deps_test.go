@@ -23,7 +23,7 @@ func TestImportDirection(t *testing.T) {
 	if _, ok := deps[module+"/internal/web"]; !ok {
 		t.Fatalf("go list did not list internal/web: %s", out)
 	}
-	adapters := []string{module + "/internal/sqldb", module + "/internal/redis", module + "/internal/inmem", module + "/internal/mail"}
+	adapters := []string{module + "/internal/sqldb", module + "/internal/redis", module + "/internal/inmem", module + "/internal/mail", module + "/internal/upstream"}
 	isAdapter := func(p string) bool {
 		for _, a := range adapters {
 			if p == a {

@@ -297,6 +297,10 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		},
 	})
 	wg.Go(func() { svc.RunMail(bg) })
+	fed, err := newFederation(cfg, svc, db.Identities())
+	if err != nil {
+		return nil, nil, err
+	}
 	shuttingDown := make(chan struct{})
 	var once sync.Once
 	gate := web.NewHashGate(hashConcurrency(cfg), hashQueue(cfg), cfg.HashQueueWait)
@@ -335,6 +339,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		Instrument:     instrument,
 		Observer:       observer,
 		Auth:           svc,
+		Federation:     fed,
 		Catalog:        catalog,
 		Logger:         log,
 		Ready:          map[string]gatehouse.Pinger{"database": db},
@@ -376,6 +381,11 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 				log.Error("pruning email link tokens failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("pruned expired email link tokens", "rows", n)
+			}
+			if n, err := db.Identities().PruneOAuth(bg, time.Now()); err != nil {
+				log.Error("pruning provider sign-ins failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("pruned expired provider sign-ins and codes", "rows", n)
 			}
 		})
 	})

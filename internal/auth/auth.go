@@ -287,6 +287,13 @@ func (s *Service) login(ctx context.Context, login, password string, client Clie
 	if err != nil {
 		return nil, u, err
 	}
+	if u.PasswordHash == "" {
+		// An account made by a provider sign-in may have no password: it
+		// fails as a wrong password would, after as much hashing, so the
+		// answer tells nothing of how the account signs in.
+		s.hasher.VerifyDummy(password)
+		return nil, u, errInvalidCredentials
+	}
 	ok, rehash, err := s.hasher.Verify(password, u.PasswordHash)
 	if unreadableHash(err) {
 		// A stored hash we cannot read is an operator's problem; the caller

@@ -303,7 +303,9 @@ func (s *Service) RevokeSession(ctx context.Context, u *gatehouse.User, sessionI
 func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, sessionID, current, next string) (err error) {
 	defer func() { s.auditResult(ctx, gatehouse.EventPasswordChanged, u.ID, sessionID, err) }()
 	var fields []gatehouse.FieldError
-	if current == "" {
+	// A user made by a provider sign-in, with no password yet, sets one
+	// with current_password empty.
+	if current == "" && u.PasswordHash != "" {
 		fields = appendProblem(fields, "current_password", &problem{typ: "missing"})
 	}
 	if next == "" {
@@ -330,12 +332,13 @@ func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, session
 	if err != nil {
 		return err
 	}
-	ok, _, err := s.hasher.Verify(current, fresh.PasswordHash)
-	if err != nil && !unreadableHash(err) {
-		return fmt.Errorf("verify password: %w", err)
-	}
-	if err != nil || !ok {
-		return &gatehouse.Error{Code: gatehouse.CodeWrongPassword, Err: err}
+	if fresh.PasswordHash == "" {
+		if current != "" {
+			s.hasher.VerifyDummy(current)
+			return &gatehouse.Error{Code: gatehouse.CodeWrongPassword}
+		}
+	} else if err := s.checkCurrent(current, fresh.PasswordHash); err != nil {
+		return err
 	}
 	s.loginSucceeded(ctx, guard)
 	hash, err := s.hasher.Hash(next)
@@ -374,3 +377,15 @@ func truncate(s string, n int) string {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// checkCurrent verifies the current password given to change it.
+func (s *Service) checkCurrent(current, hash string) error {
+	ok, _, err := s.hasher.Verify(current, hash)
+	if err != nil && !unreadableHash(err) {
+		return fmt.Errorf("verify password: %w", err)
+	}
+	if err != nil || !ok {
+		return &gatehouse.Error{Code: gatehouse.CodeWrongPassword, Err: err}
+	}
+	return nil
+}

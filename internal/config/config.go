@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -188,6 +189,13 @@ type Config struct {
 	// UIRedirectOrigins are the origins the hosted pages' sign-in may send
 	// the browser on to (?redirect_uri=); none: only to the account page.
 	UIRedirectOrigins []string
+	// OAuthProviders are the upstream sign-in providers
+	// (GATEHOUSE_OAUTH_PROVIDERS_FILE), OAuthRedirectURIs the app redirect
+	// URIs a provider sign-in may return to (exact), oauthPublicURL the
+	// base of the callback URLs (see OAuthPublicURL).
+	OAuthProviders    []OAuthProvider
+	OAuthRedirectURIs []string
+	oauthPublicURL    string
 }
 
 // SigningAlgorithm is the algorithm tokens are signed with: JWTAlg if set,
@@ -515,6 +523,32 @@ func coreSettings() []setting {
 				c.UIRedirectOrigins = splitList(raw)
 				return nil
 			},
+		},
+		{
+			env: "GATEHOUSE_OAUTH_PROVIDERS_FILE", flag: "oauth-providers-file", arg: "path", def: "none",
+			usage: "JSON file of upstream sign-in providers (Google, GitHub, Kakao, Naver, any OpenID provider); see docs/providers.md",
+			apply: func(c *Config, raw string) (err error) {
+				c.OAuthProviders, err = readOAuthProviders(raw)
+				return err
+			},
+		},
+		{
+			env: "GATEHOUSE_OAUTH_REDIRECT_URIS", flag: "oauth-redirect-uris", arg: "uri,...", def: "none",
+			usage: "app redirect URIs a provider sign-in may return to, compared exactly, comma-separated",
+			apply: func(c *Config, raw string) error {
+				c.OAuthRedirectURIs = nil
+				for _, o := range strings.Split(raw, ",") {
+					if o = strings.TrimSpace(o); o != "" {
+						c.OAuthRedirectURIs = append(c.OAuthRedirectURIs, o)
+					}
+				}
+				return nil
+			},
+		},
+		{
+			env: "GATEHOUSE_OAUTH_PUBLIC_URL", flag: "oauth-public-url", arg: "url", def: "the issuer",
+			usage: "URL browsers reach gatehouse at; provider callbacks are <it>/auth/oauth/<name>/callback",
+			apply: func(c *Config, raw string) error { c.oauthPublicURL = raw; return nil },
 		},
 		{
 			env: "GATEHOUSE_PROXY_HEADER", flag: "proxy-header", arg: "name", def: "x-forwarded-for",
@@ -966,6 +1000,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("rate_limit_mfa", formatLimit(c.RateLimitMFA)),
 		slog.String("totp_issuer", c.TOTPIssuer),
 		slog.Any("email", c.Email),
+		slog.Int("oauth_providers", len(c.OAuthProviders)),
 	)
 }
 
@@ -983,6 +1018,12 @@ func (c Config) Format(f fmt.State, verb rune) {
 			redacted[id] = "[redacted]"
 		}
 		r.RevocationClients = redacted
+	}
+	r.OAuthProviders = slices.Clone(r.OAuthProviders)
+	for i := range r.OAuthProviders {
+		if r.OAuthProviders[i].ClientSecret != "" {
+			r.OAuthProviders[i].ClientSecret = "[redacted]"
+		}
 	}
 	r.DatabaseURL = redactURL(r.DatabaseURL)
 	r.RedisURL = redactURL(r.RedisURL)

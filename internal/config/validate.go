@@ -120,6 +120,9 @@ func (c Config) Validate() error {
 	if err := c.validateEmail(); err != nil {
 		return err
 	}
+	if err := c.validateOAuth(); err != nil {
+		return err
+	}
 	if c.Production() {
 		return c.validateProduction()
 	}

@@ -21,7 +21,7 @@ var english = map[string]string{
 	"conflict":               "The resource was changed concurrently; try again",
 	"overloaded":             "The server is busy; try again shortly",
 	"invalid_grant":          "The refresh token or credentials are invalid, expired or revoked",
-	"unsupported_grant_type": "Unsupported grant_type; use password or refresh_token",
+	"unsupported_grant_type": "Unsupported grant_type; use password, refresh_token or authorization_code",
 	"invalid_request":        "The request is missing a parameter or repeats one",
 	"invalid_client":         "Invalid client credentials",
 	"invalid_cursor":         "Invalid cursor; start again without one",
@@ -73,6 +73,17 @@ var english = map[string]string{
 	"int_range":             "Input should be between {min} and {max}",
 	"datetime_parsing":      "Input should be an RFC 3339 date-time",
 	"string_too_long":       "Input should have at most {max} characters",
+
+	// Sign-in through upstream providers.
+	"invalid_state":                "The sign-in link is invalid, expired or was already used; start again",
+	"upstream_failed":              "The sign-in provider refused the sign-in or its answer could not be verified",
+	"account_exists_link_required": "An account with this email already exists; sign in to it and link this provider from there",
+	"identity_taken":               "This provider account is already linked to another user",
+	"last_sign_in_method":          "This is your only way to sign in; set a password or link another provider first",
+	"invalid_redirect_uri":         "redirect_uri is not one of the allowed redirect URIs",
+	"too_long":                     "Value too long",
+	"s256_required":                "code_challenge_method must be S256",
+	"invalid":                      "Invalid value",
 }
 
 var korean = map[string]string{
@@ -92,7 +103,7 @@ var korean = map[string]string{
 	"conflict":               "다른 요청이 먼저 변경했습니다. 다시 시도하세요",
 	"overloaded":             "서버가 바쁩니다. 잠시 후 다시 시도하세요",
 	"invalid_grant":          "리프레시 토큰 또는 인증 정보가 잘못되었거나 만료 또는 폐기되었습니다",
-	"unsupported_grant_type": "지원하지 않는 grant_type입니다. password 또는 refresh_token을 사용하세요",
+	"unsupported_grant_type": "지원하지 않는 grant_type입니다. password, refresh_token 또는 authorization_code를 사용하세요",
 	"invalid_request":        "요청에 필요한 매개변수가 없거나 중복되었습니다",
 	"invalid_client":         "클라이언트 인증 정보가 잘못되었습니다",
 	"invalid_cursor":         "잘못된 커서입니다. 커서 없이 다시 시작하세요",
@@ -141,4 +152,14 @@ var korean = map[string]string{
 	"int_range":                 "{min} 이상 {max} 이하여야 합니다",
 	"datetime_parsing":          "RFC 3339 날짜-시간이어야 합니다",
 	"string_too_long":           "최대 {max}자여야 합니다",
+
+	"invalid_state":                "로그인 링크가 잘못되었거나 만료되었거나 이미 사용되었습니다. 다시 시작하세요",
+	"upstream_failed":              "로그인 제공자가 로그인을 거부했거나 응답을 검증할 수 없습니다",
+	"account_exists_link_required": "이 이메일을 사용하는 계정이 이미 있습니다. 그 계정으로 로그인한 뒤 이 제공자를 연결하세요",
+	"identity_taken":               "이 제공자 계정은 이미 다른 사용자에게 연결되어 있습니다",
+	"last_sign_in_method":          "유일한 로그인 수단입니다. 먼저 비밀번호를 설정하거나 다른 제공자를 연결하세요",
+	"invalid_redirect_uri":         "redirect_uri가 허용된 리디렉션 URI가 아닙니다",
+	"too_long":                     "값이 너무 깁니다",
+	"s256_required":                "code_challenge_method는 S256이어야 합니다",
+	"invalid":                      "값이 올바르지 않습니다",
 }

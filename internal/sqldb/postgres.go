@@ -106,9 +106,10 @@ func openPostgres(ctx context.Context, rawURL string) (*sql.DB, error) {
 // postgresUniqueColumns maps each unique constraint that the migrations
 // name to the column SQLite names for a violation of the same constraint.
 var postgresUniqueColumns = map[string]string{
-	"users_username_key":   "username_key",
-	"users_email_key":      "email_key",
-	"signing_keys_current": "current",
+	"users_username_key":          "username_key",
+	"users_email_key":             "email_key",
+	"signing_keys_current":        "current",
+	"identities_provider_subject": "provider",
 }
 
 // postgresUniqueColumn returns the column of a unique violation (SQLSTATE

@@ -678,3 +678,12 @@ func TestAdminStoreConformance(t *testing.T) {
 		})
 	})
 }
+
+func TestIdentityStoreConformance(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		storetest.RunIdentityStore(t, func(t *testing.T) storetest.IdentityStores {
+			db := newDB(t, b)
+			return storetest.IdentityStores{Users: db.Users(), Identities: db.Identities()}
+		})
+	})
+}

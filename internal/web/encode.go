@@ -54,6 +54,12 @@ var statusOf = map[string]int{
 	gatehouse.CodeMFAAlreadyEnabled:    http.StatusConflict,
 	gatehouse.CodeMFANotEnabled:        http.StatusConflict,
 	gatehouse.CodeMFAEnrolmentNotFound: http.StatusConflict,
+	gatehouse.CodeInvalidState:         http.StatusBadRequest,
+	gatehouse.CodeUpstreamFailed:       http.StatusBadRequest,
+	gatehouse.CodeAccountExists:        http.StatusConflict,
+	gatehouse.CodeIdentityTaken:        http.StatusConflict,
+	gatehouse.CodeLastSignInMethod:     http.StatusConflict,
+	gatehouse.CodeInvalidRedirectURI:   http.StatusBadRequest,
 }
 
 // encode writes v as JSON with status. Headers are set before WriteHeader.

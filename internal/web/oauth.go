@@ -85,12 +85,14 @@ func invalidRequest(name, typ string) error {
 	return &gatehouse.Error{Code: gatehouse.CodeInvalidRequest, Fields: []gatehouse.FieldError{{Loc: []string{"body", name}, Type: typ}}}
 }
 
-// handleToken is the RFC 6749 token endpoint: grant_type=password (§4.3)
-// and grant_type=refresh_token (§6), form-encoded (§3.2).
+// handleToken is the RFC 6749 token endpoint: grant_type=password (§4.3),
+// grant_type=refresh_token (§6) and, with providers configured,
+// grant_type=authorization_code (§4.1.3, with PKCE) for the one-time code
+// of a provider sign-in; form-encoded (§3.2).
 //
 // Its body limit is applied here rather than by limitBody, so that even an
 // oversized request gets an RFC 6749 error.
-func handleToken(svc *auth.Service, maxBody int64, gate *HashGate, obs Observer, out *responder) http.Handler {
+func handleToken(svc *auth.Service, fed *auth.Federation, maxBody int64, gate *HashGate, obs Observer, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, ok := mediaType(r)
 		if !ok || mt != "application/x-www-form-urlencoded" {
@@ -136,6 +138,17 @@ func handleToken(svc *auth.Service, maxBody int64, gate *HashGate, obs Observer,
 				return
 			}
 			pair, err = svc.Refresh(r.Context(), f.Get("refresh_token"), clientOf(r, f.Get("client_id"), ""))
+		case "authorization_code":
+			// The one-time code of a provider sign-in (upstream.go).
+			if fed == nil {
+				err = &gatehouse.Error{Code: gatehouse.CodeUnsupportedGrantType}
+				break
+			}
+			if missing := missingFields(f.Get, "code", "redirect_uri", "code_verifier"); missing != nil {
+				out.oauthError(w, r, missing)
+				return
+			}
+			pair, err = fed.ExchangeCode(r.Context(), f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"), clientOf(r, f.Get("client_id"), ""))
 		case "":
 			err = missingFields(f.Get, "grant_type")
 		default:
@@ -175,19 +188,26 @@ func handleJWKS(keys *tokens.KeyRing) http.Handler {
 // metadata (OpenID Connect Discovery 1.0, RFC 8414) for what gatehouse does:
 // a token endpoint with the password and refresh_token grants, its JWKS, and
 // our revocation feed.
-func handleDiscovery(issuer string, keys *tokens.KeyRing) http.Handler {
+//
+// With sign-in providers configured, the token endpoint also takes
+// authorization_code (the one-time code of a provider sign-in).
+func handleDiscovery(issuer string, keys *tokens.KeyRing, providers bool) http.Handler {
 	// The issuer is published exactly as tokens carry it (RFC 8414 §3.3
 	// requires them identical); endpoint URLs are built on it without a
 	// doubled slash.
 	base := strings.TrimSuffix(issuer, "/")
 	// Built on first use, once: the key ring's algorithm is fixed for the
 	// process (a change of GATEHOUSE_JWT_ALG takes a restart).
+	grants := []string{"password", "refresh_token"}
+	if providers {
+		grants = append(grants, "authorization_code")
+	}
 	doc := sync.OnceValue(func() []byte {
 		b, _ := json.Marshal(map[string]any{
 			"issuer":                                issuer,
 			"jwks_uri":                              base + "/.well-known/jwks.json",
 			"token_endpoint":                        base + "/auth/token",
-			"grant_types_supported":                 []string{"password", "refresh_token"},
+			"grant_types_supported":                 grants,
 			"response_types_supported":              []string{"token"},
 			"token_endpoint_auth_methods_supported": []string{"none"},
 			"subject_types_supported":               []string{"public"},

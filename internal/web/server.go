@@ -19,9 +19,12 @@ type Deps struct {
 	Auth *auth.Service
 	// Admin runs the admin API (/admin, for users holding the admin
 	// role); nil: those routes answer 404.
-	Admin   *auth.AdminAPI
-	Catalog *i18n.Catalog
-	Logger  *slog.Logger
+	Admin *auth.AdminAPI
+	// Federation signs users in through upstream providers; nil: no
+	// providers configured (their routes answer 404).
+	Federation *auth.Federation
+	Catalog    *i18n.Catalog
+	Logger     *slog.Logger
 	// Ready lists the dependencies GET /readyz checks, by name.
 	Ready map[string]gatehouse.Pinger
 	// MaxBodyBytes bounds every request body; larger ones get 413.

@@ -59,6 +59,7 @@ type testEnv struct {
 	sessions    gatehouse.SessionStore
 	revocations *inmem.Revocations
 	audit       gatehouse.AuditLog
+	identities  gatehouse.IdentityStore
 	tokens      *tokens.Manager
 	keys        *tokens.KeyRing
 	clock       *testClock
@@ -81,6 +82,10 @@ type envOptions struct {
 	limits      *auth.Limits          // nil: no rate limits
 	limiter     gatehouse.RateLimiter // with limits; nil: an inmem.RateLimiter on the test clock
 	email       *auth.Email           // nil: email flows off; else its Tokens are set here and mail workers run
+	// upstreams, when set, configures sign-in providers (upstream_test.go),
+	// given the test clock; redirectURIs are the allowed app redirect URIs.
+	upstreams    func(now func() time.Time) map[string]gatehouse.Upstream
+	redirectURIs []string
 }
 
 var validators sync.Map // one compiled validator per test binary is enough
@@ -179,11 +184,18 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		go func() { svc.RunMail(ctx); close(done) }()
 		tb.Cleanup(func() { stop(); <-done })
 	}
+	var fed *auth.Federation
+	if opts.upstreams != nil {
+		fed = auth.NewFederation(svc, auth.FederationDeps{
+			Identities: db.Identities(), Upstreams: opts.upstreams(clk.Now), RedirectURIs: opts.redirectURIs,
+		})
+	}
 	shutdown := make(chan struct{})
 	tb.Cleanup(func() { close(shutdown) })
 	h := NewServer(Deps{
 		Auth:           svc,
 		Admin:          auth.NewAdminAPI(svc, users),
+		Federation:     fed,
 		Catalog:        i18n.New(opts.locale),
 		Ready:          map[string]gatehouse.Pinger{"database": db},
 		MaxBodyBytes:   opts.maxBody,
@@ -194,7 +206,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 		TrustedProxies: opts.trusted,
 		ProxyHeader:    opts.proxyHeader,
 	})
-	return &testEnv{audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb), mfa: db.MFA(), svc: svc}
+	return &testEnv{identities: db.Identities(), audit: db.Audit(), handler: h, users: users, sessions: sessions, revocations: revocations, tokens: tm, keys: keys, clock: clk, oas: openAPIValidator(tb), mfa: db.MFA(), svc: svc}
 }
 
 type response struct {
