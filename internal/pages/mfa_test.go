@@ -504,3 +504,24 @@ func TestEmailPagesWithoutMail(t *testing.T) {
 		t.Error("the account page offers a link that cannot be sent")
 	}
 }
+
+// The new pages speak Korean too, and the second step has no GET.
+func TestTwoFactorAndEmailPagesKorean(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{mailer: make(inbox, 10)})
+	b := e.browser(t)
+	b.header.Set("Accept-Language", "ko-KR,ko;q=0.9")
+	for path, want := range map[string]string{
+		"/ui/reset-password/request": "비밀번호 재설정",
+		"/ui/verify-email/request":   "이메일 주소 확인",
+		"/ui/reset-password?token=x": "새 재설정 링크 요청",
+		"/ui/signin":                 "비밀번호를 잊으셨나요?",
+	} {
+		if p := b.get(path); !strings.Contains(p.body, want) || !strings.Contains(p.body, `<html lang="ko">`) {
+			t.Errorf("%s in Korean lacks %q:\n%s", path, want, p.body)
+		}
+	}
+	if p := b.get("/ui/signin/mfa"); p.status != http.StatusMethodNotAllowed || p.header.Get("Allow") != "POST" {
+		t.Errorf("GET /ui/signin/mfa: %d %q", p.status, p.header.Get("Allow"))
+	}
+}
