@@ -45,6 +45,7 @@ type envOptions struct {
 	limits    *auth.Limits
 	gate      pages.Gate
 	maxBody   int64
+	mailer    gatehouse.Mailer // turns email links on
 }
 
 // env is the API and the pages served together, as the server runs them.
@@ -52,6 +53,7 @@ type env struct {
 	srv   *httptest.Server
 	clock *testClock
 	users gatehouse.UserStore
+	svc   *auth.Service
 }
 
 const testRedirectOrigin = "https://app.example"
@@ -101,7 +103,14 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 		Limiter:     limiter,
 		Limits:      limits,
 		Audit:       db.Audit(),
+		MFA:         db.MFA(),
+		MFAKey:      []byte("mfa-key-for-tests-only-32-bytes!"),
+		Email:       testEmail(users.EmailTokens(db.EmailTokens()), opts.mailer),
 	})
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { svc.RunMail(mailCtx); close(done) }()
+	tb.Cleanup(func() { stopMail(); <-done })
 	catalog := i18n.New(i18n.English)
 	ui, err := pages.New(pages.Deps{
 		Auth: svc, Catalog: catalog, Gate: opts.gate, Policy: policy, Secure: opts.secure,
@@ -112,7 +121,7 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 	}
 	srv := httptest.NewServer(web.NewServer(web.Deps{Auth: svc, Catalog: catalog, Keys: keys, Pages: ui}))
 	tb.Cleanup(srv.Close)
-	return &env{srv: srv, clock: clk, users: users}
+	return &env{srv: srv, clock: clk, users: users, svc: svc}
 }
 
 // browser is a cookie-keeping client that does not follow redirects, so

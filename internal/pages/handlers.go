@@ -72,9 +72,8 @@ func afterSignIn(redirect string) string {
 // tokens in the session cookie. A session the browser had before is ended:
 // one browser, one session.
 //
-// Two-factor sign-in plugs in here: when Login asks for a second step, the
-// page renders that step (its form carrying the challenge) instead of
-// setting the cookie.
+// When Login asks for a second factor, the answer is the second step's page
+// (its form carrying the challenge, see mfa.go) instead of the cookie.
 func handleSignIn(svc *auth.Service, j *jar, v *views, allow originList) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -96,6 +95,10 @@ func handleSignIn(svc *auth.Service, j *jar, v *views, allow originList) http.Ha
 		}
 		username := r.PostFormValue("username")
 		pair, err := svc.Login(r.Context(), username, r.PostFormValue("password"), clientOf(r))
+		if mr := mfaChallenge(err); mr != nil {
+			renderMFAStep(w, r, j, v, http.StatusOK, v.page(r, "signin-mfa"), mr.Token, redirect, origin)
+			return
+		}
 		if err != nil {
 			status := v.explain(w, r, pv, err)
 			pv.CSRF = j.preToken(w, r)
@@ -198,6 +201,9 @@ type sessionRow struct {
 type accountData struct {
 	Sessions  []sessionRow
 	MinLength int
+	MFA       *mfaSection // nil: second factors are not configured
+	// Unverified: the address is not verified and a link can be mailed.
+	Unverified bool
 }
 
 // renderAccount shows the account page with status, after whatever pv
@@ -216,7 +222,13 @@ func renderAccount(svc *auth.Service, v *views, policy pwhash.Policy, w http.Res
 			UserAgent: ss.UserAgent, ClientID: ss.ClientID, Current: ss.ID == s.id,
 		})
 	}
-	pv.Data = accountData{Sessions: rows, MinLength: policy.MinLength}
+	mfa, err := mfaSectionOf(svc, r)
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	pv.Data = accountData{Sessions: rows, MinLength: policy.MinLength, MFA: mfa,
+		Unverified: s.user.EmailVerifiedAt.IsZero() && svc.EmailEnabled()}
 	v.render(w, r, status, pv)
 }
 

@@ -1,5 +1,7 @@
-// Package pages serves gatehouse's hosted pages at /ui/: sign-up, sign-in,
-// sign-out and the account page (profile, password change, sessions). They
+// Package pages serves gatehouse's hosted pages at /ui/: sign-up, sign-in
+// (with its two-factor step), sign-out, the account page (profile, password
+// change, sessions, two-factor, email verification) and the pages of the
+// mailed links (password reset, email verification). They
 // are server-rendered with html/template from embedded files and a single
 // embedded stylesheet: no script, no CDN, no build step.
 //
@@ -22,6 +24,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
 	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
@@ -77,12 +80,26 @@ func routes(mux *http.ServeMux, svc *auth.Service, gate Gate, j *jar, v *views, 
 		{"GET /ui/static/{file}", handleStatic(handleNotFound(v))},
 		{"GET /ui/signin", handleSignInForm(j, v, allow)},
 		{"POST /ui/signin", hashes(handleSignIn(svc, j, v, allow))},
+		{"POST /ui/signin/mfa", handleSignInMFA(svc, j, v, allow)},
+		{"GET /ui/reset-password/request", handleLinkRequestForm(j, v, "reset")},
+		{"POST /ui/reset-password/request", handleLinkRequest(svc, j, v, "reset")},
+		{"GET " + auth.ResetPasswordPath, handleLinkPage(svc, j, v, "reset", gatehouse.PurposePasswordReset, policy)},
+		{"POST " + auth.ResetPasswordPath, hashes(handleResetPassword(svc, j, v, policy))},
+		{"GET /ui/verify-email/request", handleLinkRequestForm(j, v, "verify")},
+		{"POST /ui/verify-email/request", handleLinkRequest(svc, j, v, "verify")},
+		{"GET " + auth.VerifyEmailPath, handleLinkPage(svc, j, v, "verify", gatehouse.PurposeVerifyEmail, policy)},
+		{"POST " + auth.VerifyEmailPath, handleVerifyEmail(svc, j, v)},
 		{"GET /ui/signup", handleSignUpForm(j, v, policy)},
 		{"POST /ui/signup", hashes(handleSignUp(svc, j, v, policy))},
 		{"POST /ui/signout", signedIn(handleSignOut(svc, j, v))},
 		{"GET /ui/account", signedIn(handleAccount(svc, j, v, policy))},
 		{"POST /ui/account/password", signedIn(hashes(handleChangePassword(svc, j, v, policy)))},
 		{"POST /ui/account/sessions/{id}/revoke", signedIn(handleRevokeSession(svc, j, v, policy))},
+		{"POST /ui/account/verify-email", signedIn(handleResendVerification(svc, j, v, policy))},
+		{"GET /ui/account/mfa/totp", signedIn(handleTOTPPage(svc, j, v))},
+		{"POST /ui/account/mfa/totp", signedIn(handleEnrolTOTP(svc, j, v))},
+		{"POST /ui/account/mfa/totp/confirm", signedIn(handleConfirmTOTP(svc, j, v))},
+		{"POST /ui/account/mfa/totp/disable", signedIn(hashes(handleDisableTOTP(svc, j, v, policy)))},
 		{"/ui/", handleUnrouted(mux, v)},
 	}
 }

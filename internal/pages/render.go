@@ -101,6 +101,7 @@ func (v *view) Invalid(field string) bool { return v.Fields[field] != "" }
 var flashes = map[string]bool{
 	"registered": true, "signed_out": true, "signed_out_all": true, "password_changed": true,
 	"session_revoked": true, "session_expired": true,
+	"totp_disabled": true, "verification_sent": true, "email_verified": true, "password_reset": true, "link_sent": true,
 }
 
 // page starts the view of page name for r, in the language the browser asks
@@ -149,6 +150,16 @@ var statusOf = map[string]int{
 	gatehouse.CodeOverloaded:         http.StatusServiceUnavailable,
 	gatehouse.CodeNotReady:           http.StatusServiceUnavailable,
 	gatehouse.CodeInvalidRequest:     http.StatusBadRequest,
+
+	// Two-factor and email links.
+	gatehouse.CodeInvalidMFAToken:      http.StatusUnauthorized,
+	gatehouse.CodeInvalidMFACode:       http.StatusUnauthorized,
+	gatehouse.CodeWrongMFACode:         http.StatusBadRequest,
+	gatehouse.CodeMFAAlreadyEnabled:    http.StatusConflict,
+	gatehouse.CodeMFANotEnabled:        http.StatusConflict,
+	gatehouse.CodeMFAEnrolmentNotFound: http.StatusConflict,
+	gatehouse.CodeInvalidLinkToken:     http.StatusBadRequest,
+	gatehouse.CodeEmailNotVerified:     http.StatusForbidden,
 }
 
 // explain puts err on the view — a message, and per-field messages for a
@@ -221,6 +232,7 @@ type input struct {
 	Value, Hint, Problem            string
 	MinLength                       int
 	Autofocus                       bool
+	InputMode                       string // the keyboard to offer ("numeric"), a hint only
 }
 
 // Describe lists the ids of the texts that describe the field.
@@ -237,6 +249,9 @@ func (in input) Describe() string {
 
 // Min returns the field with a minimum length, checked by the browser too.
 func (in input) Min(n int) input { in.MinLength = n; return in }
+
+// Mode returns the field with an inputmode hint.
+func (in input) Mode(m string) input { in.InputMode = m; return in }
 
 // Input describes field name with the label labelKey, its value kept from a
 // failed post and its problem; hint is already translated. The first field

@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// What the hosted pages (internal/pages) need beyond the API's use cases:
+// which features are on, the pending enrolment shown again, and a link's
+// token checked before its form is shown.
+
+// MFAEnabled reports whether second factors are configured.
+func (s *Service) MFAEnabled() bool { return s.mfaOn() }
+
+// EmailEnabled reports whether email verification and password reset
+// links can be sent.
+func (s *Service) EmailEnabled() bool { return s.email.on() }
+
+// PendingTOTP returns u's pending (not yet confirmed) TOTP enrolment again:
+// the same secret EnrolTOTP handed out, its URI and QR code, so that a page
+// may show it until it is confirmed, without replacing a secret the user
+// may already have scanned. Only the user's own session reaches it, and it
+// is never shown again once confirmed. CodeMFAEnrolmentNotFound without a
+// pending enrolment, CodeMFAAlreadyEnabled when TOTP is confirmed.
+func (s *Service) PendingTOTP(ctx context.Context, u *gatehouse.User) (*TOTPEnrolment, error) {
+	if !s.mfaOn() {
+		return nil, errMFAOff
+	}
+	t, err := s.mfa.TOTPByUser(ctx, u.ID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAEnrolmentNotFound}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.Confirmed() {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAAlreadyEnabled}
+	}
+	raw, err := s.mfaKeys.openSecret(u.ID, t.Secret)
+	if err != nil {
+		return nil, err
+	}
+	key, err := totp.Generate(totp.GenerateOpts{
+		Issuer: s.totpIssuer, AccountName: u.Username, Period: totpPeriod, Secret: raw,
+		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("totp key: %w", err)
+	}
+	img, err := key.Image(qrSize, qrSize)
+	if err != nil {
+		return nil, fmt.Errorf("totp qr code: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("totp qr code: %w", err)
+	}
+	return &TOTPEnrolment{Secret: key.Secret(), URI: key.URL(), QRPNG: buf.Bytes()}, nil
+}
+
+// CheckLinkToken reports whether token is a usable link token of purpose
+// (gatehouse.PurposeVerifyEmail or PurposePasswordReset), without using
+// it: a page checks the link before showing its form, so that a dead link
+// says so at once rather than after the user has typed a new password.
+// CodeInvalidLinkToken when it is unknown, expired, used or superseded.
+func (s *Service) CheckLinkToken(ctx context.Context, purpose, token string) error {
+	if !s.email.on() {
+		return errMailOff
+	}
+	if token == "" || len(token) > maxLinkToken {
+		return errInvalidLinkToken
+	}
+	_, err := s.email.Tokens.OneTimeToken(ctx, hashLinkToken(token), purpose, s.now().UTC().Truncate(time.Microsecond))
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return errInvalidLinkToken
+	}
+	return err
+}
