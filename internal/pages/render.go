@@ -149,6 +149,8 @@ var statusOf = map[string]int{
 	gatehouse.CodeOverloaded:         http.StatusServiceUnavailable,
 	gatehouse.CodeNotReady:           http.StatusServiceUnavailable,
 	gatehouse.CodeInvalidRequest:     http.StatusBadRequest,
+	gatehouse.CodeForbidden:          http.StatusForbidden,
+	gatehouse.CodeAdminLockout:       http.StatusConflict,
 }
 
 // explain puts err on the view — a message, and per-field messages for a
