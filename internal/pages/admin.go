@@ -384,6 +384,7 @@ type auditRow struct {
 	ClientIP  string
 	SessionID string
 	UserAgent string
+	RequestID string
 	Detail    []string // "key=value", sorted
 }
 
@@ -481,6 +482,7 @@ func newAuditRow(e *gatehouse.AuditEvent) auditRow {
 	row := auditRow{
 		ID: e.ID, At: e.At, Event: e.Event, Success: e.Outcome == gatehouse.OutcomeSuccess, Reason: e.Reason,
 		UserID: e.UserID, ActorID: e.ActorID, Login: e.Login, ClientIP: e.ClientIP, SessionID: e.SessionID, UserAgent: e.UserAgent,
+		RequestID: e.RequestID,
 	}
 	for k, val := range e.Detail {
 		row.Detail = append(row.Detail, k+"="+val)

@@ -203,6 +203,10 @@ func TestAdminUsersListSearchAndPages(t *testing.T) {
 			t.Errorf("search %q: no empty message", tt.search)
 		}
 	}
+	// What was searched for is shown as text, never as markup.
+	if p := admin.get("/ui/admin/users?search=" + url.QueryEscape(`<b>"x`)); strings.Contains(p.body, `<b>"x`) || !strings.Contains(p.body, "&lt;b&gt;&#34;x") {
+		t.Error("the search is not escaped on the page")
+	}
 	// Bad input is the page with the problem, never a 500.
 	for _, q := range []string{"search=" + strings.Repeat("a", auth.MaxSearch+1), "after=abc", "after=-1"} {
 		p := admin.get("/ui/admin/users?" + q)
