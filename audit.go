@@ -85,6 +85,8 @@ const (
 // AuditFilter selects audit events. Zero fields select everything.
 type AuditFilter struct {
 	After    int64     // only ids greater than After: the paging cursor
+	Before   int64     // only ids less than Before (0: no bound): the cursor of a Newest listing
+	Newest   bool      // by descending id, the newest first (else ascending)
 	Limit    int       // at most this many (must be positive)
 	Event    string    // only this event
 	UserID   int64     // only this account
@@ -103,7 +105,8 @@ type AuditLog interface {
 	// is empty or e.Outcome is neither OutcomeSuccess nor OutcomeFailure.
 	Record(ctx context.Context, e *AuditEvent) error
 
-	// ListAudit returns up to f.Limit events matching f, by ascending id;
+	// ListAudit returns up to f.Limit events matching f, by ascending id
+	// (descending with f.Newest, paged by Before);
 	// none is an empty result, not an error. A caller pages by passing the
 	// last id seen as the next f.After. Details of no entries come back as a
 	// nil map.

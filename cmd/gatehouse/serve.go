@@ -321,18 +321,20 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		return nil, nil, fmt.Errorf("user store %T has no admin methods", users)
 	}
 	catalog := i18n.New(lang)
+	adminAPI := auth.NewAdminAPI(svc, adminStore)
 	ui, err := pages.New(pages.Deps{
 		Auth: svc, Catalog: catalog, Logger: log, Gate: gate, Policy: passwordPolicy(cfg),
 		Secure:          cfg.TLS() || cfg.TrustTLSProxy,
 		CSRFKey:         deriveKey(st.secret, "ui csrf v1"),
 		RedirectOrigins: cfg.UIRedirectOrigins,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
+		Admin:           adminAPI,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	handler := web.NewServer(web.Deps{
-		Admin:          auth.NewAdminAPI(svc, adminStore),
+		Admin:          adminAPI,
 		Pages:          ui,
 		HashGate:       gate,
 		CORS:           web.CORS{Origins: cfg.CORSOrigins, Credentials: cfg.CORSCredentials},

@@ -252,7 +252,7 @@ func (a *AdminAPI) Audit(ctx context.Context, actor *gatehouse.User, f gatehouse
 	for _, p := range []struct {
 		name string
 		v    int64
-	}{{"after", f.After}, {"user_id", f.UserID}, {"actor_id", f.ActorID}} {
+	}{{"after", f.After}, {"before", f.Before}, {"user_id", f.UserID}, {"actor_id", f.ActorID}} {
 		if p.v < 0 {
 			fields = append(fields, rangeProblem(p.name, 0, maxInt64))
 		}

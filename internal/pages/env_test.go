@@ -112,14 +112,15 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 	go func() { svc.RunMail(mailCtx); close(done) }()
 	tb.Cleanup(func() { stopMail(); <-done })
 	catalog := i18n.New(i18n.English)
+	admin := auth.NewAdminAPI(svc, users)
 	ui, err := pages.New(pages.Deps{
-		Auth: svc, Catalog: catalog, Gate: opts.gate, Policy: policy, Secure: opts.secure,
+		Auth: svc, Admin: admin, Catalog: catalog, Gate: opts.gate, Policy: policy, Secure: opts.secure,
 		CSRFKey: []byte("csrf-key-for-tests-only-32-bytes"), RedirectOrigins: opts.redirects, MaxBodyBytes: opts.maxBody,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := httptest.NewServer(web.NewServer(web.Deps{Auth: svc, Catalog: catalog, Keys: keys, Pages: ui}))
+	srv := httptest.NewServer(web.NewServer(web.Deps{Auth: svc, Catalog: catalog, Keys: keys, Pages: ui, Admin: admin}))
 	tb.Cleanup(srv.Close)
 	return &env{srv: srv, clock: clk, users: users, svc: svc}
 }

@@ -52,6 +52,9 @@ type Deps struct {
 	Policy pwhash.Policy
 	// MaxBodyBytes bounds form bodies; 0: 64 KiB.
 	MaxBodyBytes int64
+	// Admin runs the administration pages' use cases (/ui/admin/, for
+	// users holding gatehouse.RoleAdmin); nil: those pages do not exist.
+	Admin *auth.AdminAPI
 }
 
 // Gate admits work that hashes a password: release gives the slot back; an
@@ -127,6 +130,9 @@ func New(d Deps) (http.Handler, error) {
 	j := newJar(d.Auth, d.CSRFKey, d.Secure)
 	mux := http.NewServeMux()
 	for _, rt := range routes(mux, d.Auth, d.Gate, j, v, allow, d.Policy.WithDefaults()) {
+		mux.Handle(rt.pattern, rt.handler)
+	}
+	for _, rt := range adminRoutes(d.Admin, j, v) {
 		mux.Handle(rt.pattern, rt.handler)
 	}
 	cop := http.NewCrossOriginProtection()

@@ -160,6 +160,8 @@ var statusOf = map[string]int{
 	gatehouse.CodeMFAEnrolmentNotFound: http.StatusConflict,
 	gatehouse.CodeInvalidLinkToken:     http.StatusBadRequest,
 	gatehouse.CodeEmailNotVerified:     http.StatusForbidden,
+	gatehouse.CodeForbidden:            http.StatusForbidden,
+	gatehouse.CodeAdminLockout:         http.StatusConflict,
 }
 
 // explain puts err on the view — a message, and per-field messages for a

@@ -67,7 +67,8 @@ func (a auditLog) Record(ctx context.Context, e *gatehouse.AuditEvent) error {
 
 const selectAudit = `SELECT id, at, event, outcome, reason, user_id, actor_id, login, session_id, client_ip, user_agent, request_id, detail FROM audit_events`
 
-// ListAudit returns a page of events by ascending id. The WHERE clause is
+// ListAudit returns a page of events by ascending id (descending with
+// f.Newest). The WHERE clause is
 // put together from constant conditions only, the values travel as
 // arguments, so the set of query texts (and of the dialect's cached
 // rewrites) stays small and fixed.
@@ -78,6 +79,9 @@ func (a auditLog) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*ga
 	tv := a.db.dialect.timeValue
 	where := []string{`id > ?`}
 	args := []any{f.After}
+	if f.Before > 0 {
+		where, args = append(where, `id < ?`), append(args, f.Before)
+	}
 	if f.Event != "" {
 		where, args = append(where, `event = ?`), append(args, f.Event)
 	}
@@ -96,8 +100,12 @@ func (a auditLog) ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]*ga
 	if !f.Until.IsZero() {
 		where, args = append(where, `at < ?`), append(args, tv(f.Until.UTC().Truncate(time.Microsecond)))
 	}
+	order := ` ORDER BY id LIMIT ?`
+	if f.Newest {
+		order = ` ORDER BY id DESC LIMIT ?`
+	}
 	rows, err := a.db.pool().query(ctx,
-		selectAudit+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+		selectAudit+` WHERE `+strings.Join(where, ` AND `)+order, append(args, f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}

@@ -36,6 +36,7 @@ func RunAuditLog(t *testing.T, newLog func(t *testing.T) gatehouse.AuditLog) {
 		{"LongAndInvalidStrings", testAuditLongAndInvalidStrings},
 		{"ConcurrentRecord", testAuditConcurrentRecord},
 		{"Actor", testAuditActor},
+		{"Newest", testAuditNewest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
