@@ -292,6 +292,9 @@ func (f *Federation) Callback(ctx context.Context, in CallbackInput) (*CallbackR
 	if !u.IsActive {
 		return res, fail(&gatehouse.Error{Code: gatehouse.CodeInactiveUser})
 	}
+	if err := f.svc.checkVerified(u); err != nil {
+		return res, fail(err)
+	}
 	ac.UserID = u.ID
 	if err := f.store.SaveAuthCode(ctx, ac); err != nil {
 		return res, fail(err)
@@ -324,6 +327,17 @@ func (f *Federation) findOrCreate(ctx context.Context, uu *gatehouse.UpstreamUse
 			}
 		}
 	}
+	if emailKey == "" && f.svc.email.RequireVerified {
+		// With verified emails required, every account has one: a
+		// provider that vouches for no address creates no account (an
+		// account without an address could never verify one).
+		return nil, false, &gatehouse.Error{Code: gatehouse.CodeEmailNotVerified}
+	}
+	var verifiedAt time.Time
+	if emailKey != "" {
+		// The provider vouched for the address: it counts as verified.
+		verifiedAt = f.svc.now().UTC().Truncate(time.Microsecond)
+	}
 	if emailKey == "" {
 		// The email column is unique and required; an account without
 		// an email gets a key no address can have (no '@'), so that it
@@ -340,7 +354,7 @@ func (f *Federation) findOrCreate(ctx context.Context, uu *gatehouse.UpstreamUse
 		if p != nil {
 			display, key, _ = normalizeUsername("user-" + randomDigits(6))
 		}
-		u := &gatehouse.User{Username: display, UsernameKey: key, Email: email, EmailKey: emailKey, IsActive: true}
+		u := &gatehouse.User{Username: display, UsernameKey: key, Email: email, EmailKey: emailKey, IsActive: true, EmailVerifiedAt: verifiedAt}
 		ident := &gatehouse.Identity{Provider: uu.Provider, Subject: uu.Subject, Email: uu.Email, EmailVerified: uu.EmailVerified}
 		err := f.store.CreateUserWithIdentity(ctx, u, ident)
 		switch {
@@ -417,9 +431,14 @@ func randomDigits(n int) string {
 func (f *Federation) ExchangeCode(ctx context.Context, code, redirectURI, verifier string, client Client) (pair *TokenPair, err error) {
 	ev := &gatehouse.AuditEvent{Event: gatehouse.EventCodeExchanged, Outcome: gatehouse.OutcomeSuccess}
 	defer func() {
-		if err != nil {
+		switch {
+		case gatehouse.IsCode(err, gatehouse.CodeMFARequired):
+			// The provider step succeeded; the sign-in completes (or
+			// not) as an mfa_login event.
+			ev.Reason = gatehouse.CodeMFARequired
+		case err != nil:
 			ev.Outcome, ev.Reason = gatehouse.OutcomeFailure, gatehouse.ErrorCode(err)
-		} else {
+		default:
 			ev.SessionID = pair.Session.ID
 		}
 		f.svc.record(ctx, ev)
@@ -442,7 +461,16 @@ func (f *Federation) ExchangeCode(ctx context.Context, code, redirectURI, verifi
 		return nil, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
 	}
 	ev.Login = u.UsernameKey
-	return f.svc.startSession(ctx, u, client)
+	if err := f.svc.checkVerified(u); err != nil {
+		return nil, err
+	}
+	// The provider's sign-in stands in for the password, not for the
+	// second factor: a user with TOTP on still passes the TOTP step (as
+	// Keycloak can require OTP after a brokered login).
+	if err := f.svc.secondFactor(ctx, u, client, gatehouse.AMRFed); err != nil {
+		return nil, err
+	}
+	return f.svc.startSession(ctx, u, client, gatehouse.AMRFed)
 }
 
 // takeCode takes a one-time code (spending it whatever follows) and checks
