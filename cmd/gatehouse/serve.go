@@ -327,6 +327,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		CSRFKey:         deriveKey(st.secret, "ui csrf v1"),
 		RedirectOrigins: cfg.UIRedirectOrigins,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
+		Federation:      fed, OAuthRedirectURI: pagesCallback(cfg),
 	})
 	if err != nil {
 		return nil, nil, err

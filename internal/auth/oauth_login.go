@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,7 @@ type Federation struct {
 	store     gatehouse.IdentityStore
 	upstreams map[string]gatehouse.Upstream
 	redirects map[string]bool
+	labels    map[string]string
 }
 
 // FederationDeps are what a Federation needs beside the Service.
@@ -66,11 +68,14 @@ type FederationDeps struct {
 	// RedirectURIs are the app redirect URIs a sign-in may return to,
 	// compared exactly (RFC 9700 §4.1.3: no patterns, no prefixes).
 	RedirectURIs []string
+	// Labels are the providers' names for people ("Google", "Corp SSO"),
+	// by provider; a provider without one is shown by its name.
+	Labels map[string]string
 }
 
 // NewFederation returns the provider sign-in use cases of svc.
 func NewFederation(svc *Service, d FederationDeps) *Federation {
-	f := &Federation{svc: svc, store: d.Identities, upstreams: d.Upstreams, redirects: map[string]bool{}}
+	f := &Federation{svc: svc, store: d.Identities, upstreams: d.Upstreams, redirects: map[string]bool{}, labels: d.Labels}
 	for _, u := range d.RedirectURIs {
 		f.redirects[u] = true
 	}
@@ -85,6 +90,35 @@ func (f *Federation) Providers() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// Label returns the provider's name for people, for buttons.
+func (f *Federation) Label(provider string) string {
+	if l := f.labels[provider]; l != "" {
+		return l
+	}
+	return provider
+}
+
+// AuthOrigin returns the origin (scheme://host[:port]) of the provider's
+// authorization endpoint, where Begin sends browsers: pages that post forms
+// answered by that redirect must allow it (CSP form-action). For an OpenID
+// provider it may have to read the discovery document (CodeUpstreamFailed
+// when that fails).
+func (f *Federation) AuthOrigin(ctx context.Context, provider string) (string, error) {
+	up, ok := f.upstreams[provider]
+	if !ok {
+		return "", &gatehouse.Error{Code: gatehouse.CodeNotFound, Err: fmt.Errorf("no provider %q", provider)}
+	}
+	raw, err := up.AuthURL(ctx, "origin", "origin", s256("origin"))
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", &gatehouse.Error{Code: gatehouse.CodeUpstreamFailed, Err: fmt.Errorf("authorization URL %q has no origin", truncate(raw, 64))}
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
 }
 
 // BeginInput starts a provider sign-in or link.

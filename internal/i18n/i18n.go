@@ -51,7 +51,7 @@ func New(fallback Lang) *Catalog {
 	return &Catalog{
 		fallback: fallback,
 		matcher:  language.NewMatcher(langTags),
-		texts:    [2]map[string]string{merge(english, uiEnglish), merge(korean, uiKorean)},
+		texts:    [2]map[string]string{merge(english, uiEnglish, uiProvidersEnglish), merge(korean, uiKorean, uiProvidersKorean)},
 	}
 }
 
