@@ -42,7 +42,7 @@ const (
 // Authenticator assurance levels (NIST SP 800-63B), the aal claim.
 const (
 	AAL1 = "aal1" // one factor
-	AAL2 = "aal2" // two factors, one of them a password
+	AAL2 = "aal2" // two factors: a password or a provider sign-in, and a one-time password
 )
 
 // AALOf returns the assurance level a session authenticated by amr reached.

@@ -118,3 +118,20 @@ func TestValidateOAuth(t *testing.T) {
 		})
 	}
 }
+
+func TestOAuthProviderLabel(t *testing.T) {
+	for _, tt := range []struct {
+		p    OAuthProvider
+		want string
+	}{
+		{OAuthProvider{Name: "google", Type: "google"}, "Google"},
+		{OAuthProvider{Name: "gh-staff", Type: "github"}, "GitHub"},
+		{OAuthProvider{Name: "corp", Type: "oidc"}, "corp"},
+		{OAuthProvider{Name: "corp", Type: "oidc", DisplayName: "Corp SSO"}, "Corp SSO"},
+		{OAuthProvider{Name: "kakao", Type: "kakao", DisplayName: "카카오"}, "카카오"},
+	} {
+		if got := tt.p.Label(); got != tt.want {
+			t.Errorf("%+v.Label() = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}

@@ -251,3 +251,23 @@ func TestLinkProviderPage(t *testing.T) {
 		t.Errorf("link while signed out: %d %s", r.status, r.location())
 	}
 }
+
+// The provider pages in Korean, and the error page of an existing
+// account's email.
+func TestProviderPagesKorean(t *testing.T) {
+	t.Parallel()
+	e, m := oidcEnv(t, envOptions{})
+	e.browser(t).signUp("ivy", password)
+	b := e.browser(t)
+	b.header.Set("Accept-Language", "ko-KR,ko;q=0.9")
+	if p := b.get("/ui/signin"); !strings.Contains(p.body, "Corp SSO(으)로 로그인") {
+		t.Errorf("Korean sign-in page lacks the provider button:\n%s", p.body)
+	}
+	m.QueueUser(&mockoidc.MockUser{Subject: "k-1", Email: "ivy@example.com", EmailVerified: true, PreferredUsername: "ivy2"})
+	if p := b.providerSignIn(t); p.status != http.StatusConflict || !strings.Contains(p.body, "연결된 로그인 수단") {
+		t.Errorf("Korean account-exists page: %d\n%s", p.status, p.body)
+	}
+	if p := b.get("/ui/oauth/corp"); p.status != http.StatusMethodNotAllowed || p.header.Get("Allow") != "POST" {
+		t.Errorf("GET /ui/oauth/corp: %d %q", p.status, p.header.Get("Allow"))
+	}
+}
