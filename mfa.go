@@ -36,12 +36,13 @@ const (
 const (
 	AMRPassword = "pwd" // a password
 	AMROTP      = "otp" // a one-time password: a TOTP code or a recovery code
+	AMRFed      = "fed" // a sign-in through an upstream provider (federation)
 )
 
 // Authenticator assurance levels (NIST SP 800-63B), the aal claim.
 const (
 	AAL1 = "aal1" // one factor
-	AAL2 = "aal2" // two factors, one of them a password
+	AAL2 = "aal2" // two factors: a password or a provider sign-in, and a one-time password
 )
 
 // AALOf returns the assurance level a session authenticated by amr reached.
@@ -91,6 +92,10 @@ type MFAChallenge struct {
 	UserID    int64
 	ClientID  string // the OAuth client_id and scope of the password step,
 	Scope     string // given to the session the second step opens
+	// AMR is how the first step authenticated ("pwd", or "fed" for a
+	// provider sign-in); the second step's session carries it with "otp".
+	// Empty means a password.
+	AMR       []string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

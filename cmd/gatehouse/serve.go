@@ -329,6 +329,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		RedirectOrigins: cfg.UIRedirectOrigins,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		Admin:           adminAPI,
+		Federation:      fed, OAuthRedirectURI: pagesCallback(cfg),
 	})
 	if err != nil {
 		return nil, nil, err

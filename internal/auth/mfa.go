@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"image/png"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -311,10 +312,12 @@ func (s *Service) MFAStatus(ctx context.Context, u *gatehouse.User) (MFAStatus, 
 	return st, nil
 }
 
-// secondFactor is the login's last check, once the password is right: a
-// user with a confirmed TOTP gets CodeMFARequired carrying a fresh
-// mfa_token instead of tokens.
-func (s *Service) secondFactor(ctx context.Context, u *gatehouse.User, client Client) error {
+// secondFactor is the login's last check, once the first factor is right
+// (the password, or a provider sign-in: first lists how, none meaning a
+// password): a user with a confirmed TOTP gets CodeMFARequired carrying a
+// fresh mfa_token instead of tokens. The challenge remembers first, so that
+// the second step's session says how both steps authenticated.
+func (s *Service) secondFactor(ctx context.Context, u *gatehouse.User, client Client, first ...string) error {
 	if !s.mfaOn() {
 		return nil
 	}
@@ -332,7 +335,7 @@ func (s *Service) secondFactor(ctx context.Context, u *gatehouse.User, client Cl
 	now := s.now().UTC().Truncate(time.Microsecond)
 	err = s.mfa.CreateMFAChallenge(ctx, &gatehouse.MFAChallenge{
 		TokenHash: mfaTokenHash(token), UserID: u.ID,
-		ClientID: truncate(client.ClientID, 128), Scope: truncate(client.Scope, 512),
+		ClientID: truncate(client.ClientID, 128), Scope: truncate(client.Scope, 512), AMR: first,
 		CreatedAt: now, ExpiresAt: now.Add(MFATokenTTL),
 	})
 	if err != nil {
@@ -348,10 +351,11 @@ func mfaTokenHash(token string) []byte {
 
 var errInvalidMFAToken = &gatehouse.Error{Code: gatehouse.CodeInvalidMFAToken}
 
-// LoginMFA completes a login whose password step answered CodeMFARequired:
-// mfaToken is the token it handed out, code a current TOTP code or an
-// unused recovery code. It opens the session the password step would have,
-// with amr ["pwd", "otp"] (aal2), and consumes the mfa_token.
+// LoginMFA completes a login whose first step (a password, or a provider
+// sign-in) answered CodeMFARequired: mfaToken is the token it handed out,
+// code a current TOTP code or an unused recovery code. It opens the session
+// the first step would have, with amr ["pwd", "otp"] or ["fed", "otp"]
+// (aal2), and consumes the mfa_token.
 //
 // A TOTP code is accepted for the current step and one either side, and
 // once only: the step is recorded atomically, so a replayed code (even
@@ -433,7 +437,11 @@ func (s *Service) LoginMFA(ctx context.Context, mfaToken, code string, client Cl
 	}
 	s.mfaSucceeded(ctx, u)
 	client.ClientID, client.Scope = c.ClientID, c.Scope
-	return s.startSession(ctx, u, client, gatehouse.AMRPassword, gatehouse.AMROTP)
+	first := c.AMR
+	if len(first) == 0 {
+		first = []string{gatehouse.AMRPassword}
+	}
+	return s.startSession(ctx, u, client, append(slices.Clone(first), gatehouse.AMROTP)...)
 }
 
 // useCode checks code against u's confirmed TOTP t, or else as a recovery

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,7 @@ type Federation struct {
 	store     gatehouse.IdentityStore
 	upstreams map[string]gatehouse.Upstream
 	redirects map[string]bool
+	labels    map[string]string
 }
 
 // FederationDeps are what a Federation needs beside the Service.
@@ -66,11 +68,14 @@ type FederationDeps struct {
 	// RedirectURIs are the app redirect URIs a sign-in may return to,
 	// compared exactly (RFC 9700 §4.1.3: no patterns, no prefixes).
 	RedirectURIs []string
+	// Labels are the providers' names for people ("Google", "Corp SSO"),
+	// by provider; a provider without one is shown by its name.
+	Labels map[string]string
 }
 
 // NewFederation returns the provider sign-in use cases of svc.
 func NewFederation(svc *Service, d FederationDeps) *Federation {
-	f := &Federation{svc: svc, store: d.Identities, upstreams: d.Upstreams, redirects: map[string]bool{}}
+	f := &Federation{svc: svc, store: d.Identities, upstreams: d.Upstreams, redirects: map[string]bool{}, labels: d.Labels}
 	for _, u := range d.RedirectURIs {
 		f.redirects[u] = true
 	}
@@ -85,6 +90,35 @@ func (f *Federation) Providers() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// Label returns the provider's name for people, for buttons.
+func (f *Federation) Label(provider string) string {
+	if l := f.labels[provider]; l != "" {
+		return l
+	}
+	return provider
+}
+
+// AuthOrigin returns the origin (scheme://host[:port]) of the provider's
+// authorization endpoint, where Begin sends browsers: pages that post forms
+// answered by that redirect must allow it (CSP form-action). For an OpenID
+// provider it may have to read the discovery document (CodeUpstreamFailed
+// when that fails).
+func (f *Federation) AuthOrigin(ctx context.Context, provider string) (string, error) {
+	up, ok := f.upstreams[provider]
+	if !ok {
+		return "", &gatehouse.Error{Code: gatehouse.CodeNotFound, Err: fmt.Errorf("no provider %q", provider)}
+	}
+	raw, err := up.AuthURL(ctx, "origin", "origin", s256("origin"))
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", &gatehouse.Error{Code: gatehouse.CodeUpstreamFailed, Err: fmt.Errorf("authorization URL %q has no origin", truncate(raw, 64))}
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
 }
 
 // BeginInput starts a provider sign-in or link.
@@ -292,6 +326,9 @@ func (f *Federation) Callback(ctx context.Context, in CallbackInput) (*CallbackR
 	if !u.IsActive {
 		return res, fail(&gatehouse.Error{Code: gatehouse.CodeInactiveUser})
 	}
+	if err := f.svc.checkVerified(u); err != nil {
+		return res, fail(err)
+	}
 	ac.UserID = u.ID
 	if err := f.store.SaveAuthCode(ctx, ac); err != nil {
 		return res, fail(err)
@@ -324,6 +361,17 @@ func (f *Federation) findOrCreate(ctx context.Context, uu *gatehouse.UpstreamUse
 			}
 		}
 	}
+	if emailKey == "" && f.svc.email.RequireVerified {
+		// With verified emails required, every account has one: a
+		// provider that vouches for no address creates no account (an
+		// account without an address could never verify one).
+		return nil, false, &gatehouse.Error{Code: gatehouse.CodeEmailNotVerified}
+	}
+	var verifiedAt time.Time
+	if emailKey != "" {
+		// The provider vouched for the address: it counts as verified.
+		verifiedAt = f.svc.now().UTC().Truncate(time.Microsecond)
+	}
 	if emailKey == "" {
 		// The email column is unique and required; an account without
 		// an email gets a key no address can have (no '@'), so that it
@@ -340,7 +388,7 @@ func (f *Federation) findOrCreate(ctx context.Context, uu *gatehouse.UpstreamUse
 		if p != nil {
 			display, key, _ = normalizeUsername("user-" + randomDigits(6))
 		}
-		u := &gatehouse.User{Username: display, UsernameKey: key, Email: email, EmailKey: emailKey, IsActive: true}
+		u := &gatehouse.User{Username: display, UsernameKey: key, Email: email, EmailKey: emailKey, IsActive: true, EmailVerifiedAt: verifiedAt}
 		ident := &gatehouse.Identity{Provider: uu.Provider, Subject: uu.Subject, Email: uu.Email, EmailVerified: uu.EmailVerified}
 		err := f.store.CreateUserWithIdentity(ctx, u, ident)
 		switch {
@@ -417,9 +465,14 @@ func randomDigits(n int) string {
 func (f *Federation) ExchangeCode(ctx context.Context, code, redirectURI, verifier string, client Client) (pair *TokenPair, err error) {
 	ev := &gatehouse.AuditEvent{Event: gatehouse.EventCodeExchanged, Outcome: gatehouse.OutcomeSuccess}
 	defer func() {
-		if err != nil {
+		switch {
+		case gatehouse.IsCode(err, gatehouse.CodeMFARequired):
+			// The provider step succeeded; the sign-in completes (or
+			// not) as an mfa_login event.
+			ev.Reason = gatehouse.CodeMFARequired
+		case err != nil:
 			ev.Outcome, ev.Reason = gatehouse.OutcomeFailure, gatehouse.ErrorCode(err)
-		} else {
+		default:
 			ev.SessionID = pair.Session.ID
 		}
 		f.svc.record(ctx, ev)
@@ -442,7 +495,16 @@ func (f *Federation) ExchangeCode(ctx context.Context, code, redirectURI, verifi
 		return nil, &gatehouse.Error{Code: gatehouse.CodeInactiveUser}
 	}
 	ev.Login = u.UsernameKey
-	return f.svc.startSession(ctx, u, client)
+	if err := f.svc.checkVerified(u); err != nil {
+		return nil, err
+	}
+	// The provider's sign-in stands in for the password, not for the
+	// second factor: a user with TOTP on still passes the TOTP step (as
+	// Keycloak can require OTP after a brokered login).
+	if err := f.svc.secondFactor(ctx, u, client, gatehouse.AMRFed); err != nil {
+		return nil, err
+	}
+	return f.svc.startSession(ctx, u, client, gatehouse.AMRFed)
 }
 
 // takeCode takes a one-time code (spending it whatever follows) and checks

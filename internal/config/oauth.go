@@ -25,6 +25,24 @@ type OAuthProvider struct {
 	TokenURL     string   `json:"token_url"`
 	UserInfoURL  string   `json:"userinfo_url"`
 	EmailsURL    string   `json:"emails_url"`
+	// DisplayName is the provider's name on sign-in buttons ("Corp SSO");
+	// "" shows a preset's own name (Google, GitHub…) or else Name.
+	DisplayName string `json:"display_name"`
+}
+
+// presetLabels are the names the presets go by on buttons.
+var presetLabels = map[string]string{"google": "Google", "github": "GitHub", "kakao": "Kakao", "naver": "Naver"}
+
+// Label is the provider's name for people: DisplayName, else the preset's
+// name, else the provider's own.
+func (p OAuthProvider) Label() string {
+	if p.DisplayName != "" {
+		return p.DisplayName
+	}
+	if l := presetLabels[p.Type]; l != "" {
+		return l
+	}
+	return p.Name
 }
 
 // Format prints the provider with its client secret masked.
@@ -115,9 +133,8 @@ func (c Config) validateOAuth() error {
 	if base == "" || !c.secureURL(base) {
 		return fmt.Errorf("GATEHOUSE_OAUTH_PUBLIC_URL (or GATEHOUSE_ISSUER) must be the https URL browsers reach gatehouse at when providers are configured, got %q", base)
 	}
-	if len(c.OAuthRedirectURIs) == 0 {
-		return fmt.Errorf("GATEHOUSE_OAUTH_REDIRECT_URIS must list the app redirect URIs a provider sign-in may return to")
-	}
+	// No app redirect URI is needed: the hosted pages sign in through
+	// providers at a redirect URI of their own (<public URL>/ui/oauth/callback).
 	for _, r := range c.OAuthRedirectURIs {
 		u, err := url.Parse(r)
 		if err != nil || u.Scheme == "" || u.Fragment != "" || strings.Contains(r, "#") {

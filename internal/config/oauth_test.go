@@ -96,7 +96,7 @@ func TestValidateOAuth(t *testing.T) {
 		{"loopback http issuer in production", true, func(c *Config) {
 			c.OAuthProviders[0].Type, c.OAuthProviders[0].Issuer = "oidc", "http://127.0.0.1:5556"
 		}, ""},
-		{"no redirect URIs", false, func(c *Config) { c.OAuthRedirectURIs = nil }, "GATEHOUSE_OAUTH_REDIRECT_URIS"},
+		{"no redirect URIs (the pages only)", false, func(c *Config) { c.OAuthRedirectURIs = nil }, ""},
 		{"relative redirect URI", false, func(c *Config) { c.OAuthRedirectURIs = []string{"/cb"} }, "absolute"},
 		{"redirect URI with fragment", false, func(c *Config) { c.OAuthRedirectURIs = []string{"https://app.example/cb#x"} }, "fragment"},
 		{"http redirect URI in production", true, func(c *Config) { c.OAuthRedirectURIs = []string{"http://app.example/cb"} }, "https"},
@@ -116,5 +116,22 @@ func TestValidateOAuth(t *testing.T) {
 				t.Errorf("Validate = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestOAuthProviderLabel(t *testing.T) {
+	for _, tt := range []struct {
+		p    OAuthProvider
+		want string
+	}{
+		{OAuthProvider{Name: "google", Type: "google"}, "Google"},
+		{OAuthProvider{Name: "gh-staff", Type: "github"}, "GitHub"},
+		{OAuthProvider{Name: "corp", Type: "oidc"}, "corp"},
+		{OAuthProvider{Name: "corp", Type: "oidc", DisplayName: "Corp SSO"}, "Corp SSO"},
+		{OAuthProvider{Name: "kakao", Type: "kakao", DisplayName: "카카오"}, "카카오"},
+	} {
+		if got := tt.p.Label(); got != tt.want {
+			t.Errorf("%+v.Label() = %q, want %q", tt.p, got, tt.want)
+		}
 	}
 }

@@ -46,6 +46,9 @@ type envOptions struct {
 	gate      pages.Gate
 	maxBody   int64
 	mailer    gatehouse.Mailer // turns email links on
+	// federation, when set, makes the sign-in providers for a server at
+	// base (oauth_test.go).
+	federation func(tb testing.TB, base string, svc *auth.Service, ids gatehouse.IdentityStore) *auth.Federation
 }
 
 // env is the API and the pages served together, as the server runs them.
@@ -113,15 +116,22 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 	tb.Cleanup(func() { stopMail(); <-done })
 	catalog := i18n.New(i18n.English)
 	admin := auth.NewAdminAPI(svc, users)
+	// Started first, so that the providers know the server's URL.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	tb.Cleanup(srv.Close)
+	var fed *auth.Federation
+	if opts.federation != nil {
+		fed = opts.federation(tb, srv.URL, svc, db.Identities())
+	}
 	ui, err := pages.New(pages.Deps{
 		Auth: svc, Admin: admin, Catalog: catalog, Gate: opts.gate, Policy: policy, Secure: opts.secure,
 		CSRFKey: []byte("csrf-key-for-tests-only-32-bytes"), RedirectOrigins: opts.redirects, MaxBodyBytes: opts.maxBody,
+		Federation: fed, OAuthRedirectURI: srv.URL + pages.OAuthCallbackPath,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := httptest.NewServer(web.NewServer(web.Deps{Auth: svc, Catalog: catalog, Keys: keys, Pages: ui, Admin: admin}))
-	tb.Cleanup(srv.Close)
+	srv.Config.Handler = web.NewServer(web.Deps{Auth: svc, Catalog: catalog, Keys: keys, Pages: ui, Admin: admin, Federation: fed})
 	return &env{srv: srv, clock: clk, users: users, svc: svc}
 }
 

@@ -204,6 +204,8 @@ type accountData struct {
 	MFA       *mfaSection // nil: second factors are not configured
 	// Unverified: the address is not verified and a link can be mailed.
 	Unverified bool
+	// Identities are the linked sign-in methods; nil: no providers.
+	Identities *identitySection
 }
 
 // renderAccount shows the account page with status, after whatever pv
@@ -227,8 +229,13 @@ func renderAccount(svc *auth.Service, v *views, policy pwhash.Policy, w http.Res
 		v.fail(w, r, err)
 		return
 	}
+	ids, err := v.providers.section(r)
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
 	pv.Data = accountData{Sessions: rows, MinLength: policy.MinLength, MFA: mfa,
-		Unverified: s.user.EmailVerifiedAt.IsZero() && svc.EmailEnabled()}
+		Unverified: s.user.EmailVerifiedAt.IsZero() && svc.EmailEnabled(), Identities: ids}
 	v.render(w, r, status, pv)
 }
 

@@ -55,6 +55,12 @@ type Deps struct {
 	// Admin runs the administration pages' use cases (/ui/admin/, for
 	// users holding gatehouse.RoleAdmin); nil: those pages do not exist.
 	Admin *auth.AdminAPI
+	// Federation, when set, adds sign-in through its providers and the
+	// account page's linked sign-in methods (oauth.go); OAuthRedirectURI
+	// is the pages' redirect URI for it (the public URL and
+	// OAuthCallbackPath), which the Federation must allow.
+	Federation       *auth.Federation
+	OAuthRedirectURI string
 }
 
 // Gate admits work that hashes a password: release gives the slot back; an
@@ -128,8 +134,11 @@ func New(d Deps) (http.Handler, error) {
 	}
 	allow := newOriginList(d.RedirectOrigins)
 	j := newJar(d.Auth, d.CSRFKey, d.Secure)
+	v.providers = newProviders(d.Federation, d.OAuthRedirectURI, j)
 	mux := http.NewServeMux()
-	for _, rt := range routes(mux, d.Auth, d.Gate, j, v, allow, d.Policy.WithDefaults()) {
+	rts := routes(mux, d.Auth, d.Gate, j, v, allow, d.Policy.WithDefaults())
+	rts = append(rts, providerRoutes(v.providers, d.Auth, j, v, allow, d.Policy.WithDefaults())...)
+	for _, rt := range rts {
 		mux.Handle(rt.pattern, rt.handler)
 	}
 	for _, rt := range adminRoutes(d.Admin, j, v) {
@@ -144,6 +153,9 @@ func New(d Deps) (http.Handler, error) {
 	var h http.Handler = mux
 	h = limitForm(d.MaxBodyBytes)(h)
 	h = cop.Handler(h)
+	if v.providers != nil {
+		h = v.providers.formAction(h)
+	}
 	h = pageHeaders(allow)(h)
 	return h, nil
 }

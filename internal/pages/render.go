@@ -26,6 +26,8 @@ type views struct {
 	pages   map[string]*template.Template
 	catalog *i18n.Catalog
 	log     *slog.Logger
+	// providers are the sign-in providers (oauth.go); nil: none.
+	providers *providers
 }
 
 func newViews(cat *i18n.Catalog, log *slog.Logger) (*views, error) {
@@ -67,9 +69,10 @@ type view struct {
 	// Data is the page's own data.
 	Data any
 
-	lang    i18n.Lang
-	catalog *i18n.Catalog
-	focused bool // a field with a problem has taken the focus
+	lang      i18n.Lang
+	catalog   *i18n.Catalog
+	focused   bool       // a field with a problem has taken the focus
+	providers *providers // for the provider buttons (Providers)
 }
 
 // T translates key; args are name, value pairs filling {name} placeholders.
@@ -102,13 +105,14 @@ var flashes = map[string]bool{
 	"registered": true, "signed_out": true, "signed_out_all": true, "password_changed": true,
 	"session_revoked": true, "session_expired": true,
 	"totp_disabled": true, "verification_sent": true, "email_verified": true, "password_reset": true, "link_sent": true,
+	"identity_linked": true, "identity_unlinked": true,
 }
 
 // page starts the view of page name for r, in the language the browser asks
 // for, with the notice its ?m= names.
 func (vs *views) page(r *http.Request, name string) *view {
 	lang := vs.catalog.Match(r.Header.Get("Accept-Language"))
-	v := &view{Page: name, Lang: lang.String(), lang: lang, catalog: vs.catalog, Fields: map[string]string{}, Form: map[string]string{}}
+	v := &view{Page: name, Lang: lang.String(), lang: lang, catalog: vs.catalog, Fields: map[string]string{}, Form: map[string]string{}, providers: vs.providers}
 	if m := r.URL.Query().Get("m"); flashes[m] {
 		v.Flash = v.T("ui.flash." + m)
 	}
@@ -162,6 +166,14 @@ var statusOf = map[string]int{
 	gatehouse.CodeEmailNotVerified:     http.StatusForbidden,
 	gatehouse.CodeForbidden:            http.StatusForbidden,
 	gatehouse.CodeAdminLockout:         http.StatusConflict,
+
+	// Sign-in providers.
+	gatehouse.CodeInvalidState:     http.StatusBadRequest,
+	gatehouse.CodeUpstreamFailed:   http.StatusBadRequest,
+	gatehouse.CodeAccountExists:    http.StatusConflict,
+	gatehouse.CodeIdentityTaken:    http.StatusConflict,
+	gatehouse.CodeLastSignInMethod: http.StatusConflict,
+	gatehouse.CodeInvalidGrant:     http.StatusBadRequest,
 }
 
 // explain puts err on the view — a message, and per-field messages for a

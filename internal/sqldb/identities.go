@@ -57,9 +57,9 @@ func (s *identityStore) CreateUserWithIdentity(ctx context.Context, u *gatehouse
 		now := s.db.now()
 		var uid int64
 		err := tx.queryRow(ctx,
-			`INSERT INTO users (username, username_key, email, email_key, hashed_password, is_active, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(now),
+			`INSERT INTO users (username, username_key, email, email_key, hashed_password, is_active, created_at, email_verified_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			u.Username, u.UsernameKey, u.Email, u.EmailKey, u.PasswordHash, u.IsActive, s.db.dialect.timeValue(now), s.verifiedAt(u),
 		).Scan(&uid)
 		if err != nil {
 			err = fmt.Errorf("create user: %w", err)
@@ -255,4 +255,13 @@ func foreignKeyViolation(err error) bool {
 	}
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
+// verifiedAt is the email_verified_at of a new user: NULL unless the
+// provider vouched for the address.
+func (s *identityStore) verifiedAt(u *gatehouse.User) any {
+	if u.EmailVerifiedAt.IsZero() {
+		return nil
+	}
+	return s.db.dialect.timeValue(u.EmailVerifiedAt)
 }

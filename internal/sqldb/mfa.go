@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -167,8 +168,8 @@ func (s *mfaStore) CreateMFAChallenge(ctx context.Context, c *gatehouse.MFAChall
 		if _, err := tx.exec(ctx, `DELETE FROM mfa_challenges WHERE expires_at < ?`, tv(c.CreatedAt)); err != nil {
 			return struct{}{}, err
 		}
-		_, err := tx.exec(ctx, `INSERT INTO mfa_challenges (token_hash, user_id, client_id, scope, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, c.TokenHash, c.UserID, clientText(c.ClientID), clientText(c.Scope), tv(c.CreatedAt), tv(c.ExpiresAt))
+		_, err := tx.exec(ctx, `INSERT INTO mfa_challenges (token_hash, user_id, client_id, scope, created_at, expires_at, amr)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, c.TokenHash, c.UserID, clientText(c.ClientID), clientText(c.Scope), tv(c.CreatedAt), tv(c.ExpiresAt), challengeAMR(c.AMR))
 		return struct{}{}, err
 	})
 	return err
@@ -176,9 +177,11 @@ func (s *mfaStore) CreateMFAChallenge(ctx context.Context, c *gatehouse.MFAChall
 
 func (s *mfaStore) MFAChallenge(ctx context.Context, tokenHash []byte, now time.Time) (*gatehouse.MFAChallenge, error) {
 	c := new(gatehouse.MFAChallenge)
-	err := s.db.pool().queryRow(ctx, `SELECT token_hash, user_id, client_id, scope, created_at, expires_at
+	var amr string
+	err := s.db.pool().queryRow(ctx, `SELECT token_hash, user_id, client_id, scope, created_at, expires_at, amr
 		FROM mfa_challenges WHERE token_hash = ? AND expires_at > ?`, tokenHash, s.db.dialect.timeValue(now)).
-		Scan(&c.TokenHash, &c.UserID, &c.ClientID, &c.Scope, scanTime(&c.CreatedAt), scanTime(&c.ExpiresAt))
+		Scan(&c.TokenHash, &c.UserID, &c.ClientID, &c.Scope, scanTime(&c.CreatedAt), scanTime(&c.ExpiresAt), &amr)
+	c.AMR = strings.Fields(amr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.Errorf(gatehouse.CodeNotFound, "mfa challenge: none live")
 	}
@@ -192,4 +195,13 @@ func (s *mfaStore) ConsumeMFAChallenge(ctx context.Context, tokenHash []byte, no
 	res, err := s.db.pool().exec(ctx, `DELETE FROM mfa_challenges WHERE token_hash = ? AND expires_at > ?`,
 		tokenHash, s.db.dialect.timeValue(now))
 	return expectRow(res, err, "consume mfa challenge")
+}
+
+// challengeAMR is the stored form of a challenge's first-step methods:
+// space-separated, as sessions keep theirs; a password when none.
+func challengeAMR(amr []string) string {
+	if len(amr) == 0 {
+		return gatehouse.AMRPassword
+	}
+	return strings.Join(amr, " ")
 }

@@ -304,6 +304,18 @@ func testMFAChallenges(t *testing.T, s MFAStores) {
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) {
 		t.Errorf("challenge = %+v, want %+v", got, want)
 	}
+	// Without AMR the first step was a password; a provider sign-in's
+	// challenge keeps its "fed".
+	if !slices.Equal(got.AMR, []string{gatehouse.AMRPassword}) {
+		t.Errorf("challenge AMR = %v, want [pwd]", got.AMR)
+	}
+	fed := &gatehouse.MFAChallenge{TokenHash: []byte("token-fed"), UserID: u.ID, AMR: []string{gatehouse.AMRFed}, CreatedAt: base, ExpiresAt: base.Add(5 * time.Minute)}
+	if err := s.MFA.CreateMFAChallenge(ctx, fed); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.MFA.MFAChallenge(ctx, []byte("token-fed"), base); err != nil || !slices.Equal(got.AMR, []string{gatehouse.AMRFed}) {
+		t.Errorf("provider challenge = %+v, %v; want AMR [fed]", got, err)
+	}
 	// Expired: neither found nor consumable.
 	_, err = s.MFA.MFAChallenge(ctx, []byte("token-1"), want.ExpiresAt)
 	checkCode(t, err, gatehouse.CodeNotFound)
