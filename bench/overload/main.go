@@ -9,7 +9,7 @@
 // It builds and starts its own gatehouse on 127.0.0.1 (loopback only, bounded
 // in time, stops by itself):
 //
-//	go run ./bench/overload [-duration 10s] [-flood 32] [-readers 4]
+//	go run ./bench/overload [-duration 10s] [-flood 32] [-readers 8] [-control] [-hash-priority idle|low|normal]
 package main
 
 import (
@@ -46,6 +46,7 @@ func run() error {
 	flood := flag.Int("flood", 32, "concurrent login flooders")
 	times := flag.Float64("times", 4, "flood rate, as a multiple of the hash-bound ceiling (0: as fast as the flooders can)")
 	readers := flag.Int("readers", 8, "concurrent /users/me clients")
+	priority := flag.String("hash-priority", "idle", "GATEHOUSE_HASH_PRIORITY of the server under test: idle, low or normal")
 	control := flag.Bool("control", false, "also measure /users/me under an equal-rate flood of GET /healthz (no hashing)")
 	floodChild := flag.String("flood-child", "", "internal: run only a flood against this base URL and report as JSON")
 	floodPath := flag.String("flood-path", "/auth/login", "internal: the flood child's route")
@@ -63,7 +64,7 @@ func run() error {
 	ceiling := float64(runtime.NumCPU()) / hashTime.Seconds()
 	fmt.Printf("argon2id hash: %v per hash; %d cores → ceiling %.0f hashes/s\n", hashTime.Round(time.Millisecond), runtime.NumCPU(), ceiling)
 
-	base, stop, err := startGatehouse()
+	base, stop, err := startGatehouse(*priority)
 	if err != nil {
 		return err
 	}
@@ -149,7 +150,7 @@ var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // startGatehouse builds and starts a development gatehouse with rate limits
 // off (this measures the hashing gate, not the limiter: a real flood comes
 // from many addresses).
-func startGatehouse() (string, func(), error) {
+func startGatehouse(priority string) (string, func(), error) {
 	dir, err := os.MkdirTemp("", "gatehouse-overload-")
 	if err != nil {
 		return "", nil, err
@@ -166,6 +167,7 @@ func startGatehouse() (string, func(), error) {
 		"GATEHOUSE_LOG_FORMAT=text", "GATEHOUSE_ISSUER=http://gatehouse.bench",
 		"GATEHOUSE_RATE_LIMIT_LOGIN_IP=0", "GATEHOUSE_RATE_LIMIT_LOGIN_ACCOUNT=0",
 		"GATEHOUSE_RATE_LIMIT_REGISTER_IP=0", "GATEHOUSE_RATE_LIMIT_REFRESH_IP=0",
+		"GATEHOUSE_HASH_PRIORITY=" + priority,
 	}
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -44,8 +44,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCmd(ctx, rest, getenv, stdin, stdout, stderr)
 	case hashWorkerCommand:
 		// Not for people: the server's own hashing worker (internal/hashpool),
-		// at a lower CPU priority than the server it works for.
-		hashpool.LowerPriority()
+		// at a lower CPU priority than the server it works for
+		// (GATEHOUSE_HASH_PRIORITY, passed as its argument).
+		priority := "normal"
+		if len(rest) > 0 {
+			priority = rest[0]
+		}
+		if err := hashpool.LowerPriority(priority); err != nil {
+			return err
+		}
 		return hashpool.Serve(stdin, stdout, pwhash.New(pwhash.DefaultParams))
 	case "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)

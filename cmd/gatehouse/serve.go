@@ -47,7 +47,7 @@ func newHashPool(cfg config.Config) (*hashpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hash workers: %w", err)
 	}
-	pool := hashpool.New(hashConcurrency(cfg), exe, hashWorkerCommand)
+	pool := hashpool.New(hashConcurrency(cfg), exe, hashWorkerCommand, cfg.HashPriority)
 	if _, err := pool.Hash("start-up check"); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("hash workers: %w", err)

@@ -171,6 +171,10 @@ type Config struct {
 	HashConcurrency int
 	HashQueue       int
 	HashQueueWait   time.Duration
+	// HashPriority is the CPU priority of the hashing workers: "idle"
+	// (Linux SCHED_IDLE: they run only on CPU time nothing else wants),
+	// "low" (nice 10) or "normal".
+	HashPriority string
 
 	// MetricsAddr is where /metrics is served, apart from the API ("" =
 	// nowhere: an auth server's failure rates are not for the public port).
@@ -483,6 +487,14 @@ func coreSettings() []setting {
 			},
 		},
 		{
+			env: "GATEHOUSE_HASH_PRIORITY", flag: "hash-priority", arg: "idle|low|normal", def: "idle",
+			usage: "CPU priority of the hashing workers: idle (only CPU time nothing else wants), low (nice 10) or normal",
+			apply: func(c *Config, raw string) (err error) {
+				c.HashPriority, err = parseEnum(raw, "idle", "low", "normal")
+				return err
+			},
+		},
+		{
 			env: "GATEHOUSE_METRICS_ADDR", flag: "metrics-addr", arg: "host:port", def: "none",
 			usage: "serve Prometheus metrics at /metrics on this address (kept off the API's port)",
 			apply: func(c *Config, raw string) error { c.MetricsAddr = raw; return nil },
@@ -620,6 +632,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		RateLimitMFA:                defaultRateLimitMFA,
 		TOTPIssuer:                  "gatehouse",
 		HashQueueWait:               time.Second,
+		HashPriority:                "idle",
 		AuditRetention:              90 * 24 * time.Hour,
 		Email:                       defaultEmail(),
 	}
