@@ -108,3 +108,43 @@ func TestAdminsCannotLockEachOtherOut(t *testing.T) {
 		})
 	}
 }
+
+// A TOTP secret that no longer opens (the server secret changed, or a
+// sealed secret was copied into another user's row) is the operator's
+// problem: the user typing a code gets the answer of a wrong code, never
+// a 500, and can still remove the dead factor with the password.
+func TestUnopenableTOTPSecretIsNoServerError(t *testing.T) {
+	e := newTestEnv(t, envOptions{})
+	access := e.token(t, "pia", "pia@example.com", goodPassword)
+	e.enrolTOTP(t, access)
+	pia, err := e.users.UserByUsername(t.Context(), "pia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := e.mfa.TOTPByUser(t.Context(), pia.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pia's sealed secret in Quinn's row: sealed for another user, it
+	// cannot open there, as after a change of server secret.
+	quinnAccess := e.token(t, "quinn", "quinn@example.com", goodPassword)
+	quinn, err := e.users.UserByUsername(t.Context(), "quinn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now().UTC().Truncate(time.Microsecond)
+	if err := e.mfa.PutPendingTOTP(t.Context(), &gatehouse.TOTP{UserID: quinn.ID, Secret: row.Secret, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", quinnAccess, map[string]string{"code": "123456"}))
+	wantError(t, "confirm an unopenable enrolment", r, http.StatusConflict, gatehouse.CodeMFAEnrolmentNotFound)
+	if err := e.mfa.ConfirmTOTP(t.Context(), quinn.ID, row.Secret, 0, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.passwordStep(t, "quinn", goodPassword)
+	wantError(t, "code against an unopenable secret", e.mfaStep(t, tok, "123456"), http.StatusUnauthorized, gatehouse.CodeInvalidMFACode)
+	r = e.do(t, authed(http.MethodDelete, "/users/me/mfa/totp", quinnAccess, map[string]string{"code": "123456"}))
+	wantError(t, "disable with a code", r, http.StatusBadRequest, gatehouse.CodeWrongMFACode)
+	r = e.do(t, authed(http.MethodDelete, "/users/me/mfa/totp", quinnAccess, map[string]string{"password": goodPassword}))
+	wantStatus(t, "disable with the password", r, http.StatusNoContent, "")
+}
