@@ -40,7 +40,8 @@ type UserStore interface {
 	// SetUserActive activates or deactivates user id. Deactivating also
 	// revokes every live session of the user (reason RevokedUserDeactivated),
 	// in the same transaction. It returns an *Error with code CodeNotFound if
-	// there is no such user.
+	// there is no such user, CodeAdminLockout (as SetUserRoles) when it would
+	// deactivate the last active admin.
 	SetUserActive(ctx context.Context, id int64, active bool) error
 
 	// ImportUser inserts u as it comes from another system (its hash as it
@@ -58,7 +59,8 @@ type UserStore interface {
 
 	// DeleteUser removes user id and its sessions, recording the revocation of
 	// those whose access tokens may still be valid, in one transaction. It
-	// returns an *Error with code CodeNotFound if there is no such user.
+	// returns an *Error with code CodeNotFound if there is no such user,
+	// CodeAdminLockout when it would delete the last active admin.
 	DeleteUser(ctx context.Context, id int64) error
 }
 

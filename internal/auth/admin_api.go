@@ -169,7 +169,7 @@ func (a *AdminAPI) SetActive(ctx context.Context, actor *gatehouse.User, id int6
 		return nil, &gatehouse.Error{Code: gatehouse.CodeAdminLockout, Key: "admin_self_deactivate"}
 	}
 	if err := a.svc.users.SetUserActive(ctx, id, active); err != nil {
-		return nil, err
+		return nil, lastAdmin(err)
 	}
 	if !active {
 		if err := a.svc.revocations.Sync(ctx); err != nil {
@@ -188,7 +188,7 @@ func (a *AdminAPI) DeleteUser(ctx context.Context, actor *gatehouse.User, id int
 		return &gatehouse.Error{Code: gatehouse.CodeAdminLockout, Key: "admin_self_delete"}
 	}
 	if err := a.svc.users.DeleteUser(ctx, id); err != nil {
-		return err
+		return lastAdmin(err)
 	}
 	return a.svc.revocations.Sync(ctx)
 }
@@ -207,12 +207,17 @@ func (a *AdminAPI) SetRoles(ctx context.Context, actor *gatehouse.User, id int64
 		a.record(ctx, gatehouse.EventUserRolesSet, actor, id, map[string]string{"roles": strings.Join((&gatehouse.User{Roles: roles}).AllRoles(), " ")}, err)
 	}()
 	if err := a.store.SetUserRoles(ctx, id, roles); err != nil {
-		if gatehouse.IsCode(err, gatehouse.CodeAdminLockout) {
-			return nil, &gatehouse.Error{Code: gatehouse.CodeAdminLockout, Key: "last_admin", Err: err}
-		}
-		return nil, err
+		return nil, lastAdmin(err)
 	}
 	return a.svc.users.UserByID(ctx, id)
+}
+
+// lastAdmin gives the store's last-admin refusal its message.
+func lastAdmin(err error) error {
+	if gatehouse.IsCode(err, gatehouse.CodeAdminLockout) {
+		return &gatehouse.Error{Code: gatehouse.CodeAdminLockout, Key: "last_admin", Err: err}
+	}
+	return err
 }
 
 // RevokeSessions revokes every live session of user id and returns how many

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"log/slog"
@@ -347,6 +348,11 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (er
 		return err
 	}
 	id = u.ID
+	if !u.IsActive {
+		// Deactivation ends every way into the account, links mailed
+		// before it included: only an admin brings it back.
+		return &gatehouse.Error{Code: gatehouse.CodeInvalidLinkToken, Err: errors.New("reset link of a deactivated account")}
+	}
 	for _, pp := range s.policy.Check(password, u.Username, u.Email) {
 		fields = appendProblem(fields, "new_password", &problem{typ: pp.Type, args: pp.Args})
 	}

@@ -205,7 +205,10 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, code strin
 	}
 	secret, err := s.mfaKeys.openSecret(u.ID, t.Secret)
 	if err != nil {
-		return nil, err
+		// Sealed under another server secret: this enrolment can never be
+		// confirmed; the user starts again (which replaces it).
+		s.log.LogAttrs(ctx, slog.LevelError, "pending TOTP secret unreadable", slog.Int64("user_id", u.ID), slog.String("error", err.Error()))
+		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAEnrolmentNotFound, Err: err}
 	}
 	step, ok := matchTOTP(secret, code, s.now())
 	if !ok {
@@ -452,7 +455,11 @@ func (s *Service) useCode(ctx context.Context, u *gatehouse.User, t *gatehouse.T
 	if tc, ok := totpCode(code); ok {
 		secret, err := s.mfaKeys.openSecret(u.ID, t.Secret)
 		if err != nil {
-			return -1, "", err
+			// As an unreadable password hash at login: the operator's
+			// problem (the server secret changed), logged; the caller
+			// learns only that the code did not work.
+			s.log.LogAttrs(ctx, slog.LevelError, "TOTP secret unreadable", slog.Int64("user_id", u.ID), slog.String("error", err.Error()))
+			return -1, gatehouse.CodeInvalidMFACode, nil
 		}
 		step, ok := matchTOTP(secret, tc, s.now())
 		if !ok {

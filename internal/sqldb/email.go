@@ -97,6 +97,10 @@ func (s *emailTokenStore) ResetPassword(ctx context.Context, hash, passwordHash 
 		if _, err := revokeWhere(ctx, tx, `user_id = ?`, []any{id}, gatehouse.RevokedPasswordReset, at); err != nil {
 			return 0, err
 		}
+		// So does a second step the old password had opened.
+		if _, err := tx.exec(ctx, `DELETE FROM mfa_challenges WHERE user_id = ?`, id); err != nil {
+			return 0, err
+		}
 		// Other reset links of the user die with this one.
 		if _, err := tx.exec(ctx, `UPDATE one_time_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL`,
 			s.db.dialect.timeValue(at), id, gatehouse.PurposePasswordReset); err != nil {

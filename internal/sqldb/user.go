@@ -206,14 +206,33 @@ func (s *userStore) DeleteUser(ctx context.Context, id int64) error {
 // in SQLite, where this whole transaction excludes every other writer.
 func (s *userStore) changeAndRevoke(ctx context.Context, op string, id int64, at time.Time, keep, reason, query string, args ...any) error {
 	_, err := inTx(ctx, s.db, op, func(tx runner) (int, error) {
-		var found int64
-		err := tx.queryRow(ctx, `SELECT id FROM users WHERE id = ?`+s.db.dialect.forUpdate, id).Scan(&found)
+		var active bool
+		err := tx.queryRow(ctx, `SELECT is_active FROM users WHERE id = ?`+s.db.dialect.forUpdate, id).Scan(&active)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, gatehouse.Errorf(gatehouse.CodeNotFound, "%s %d: no such user", op, id)
 		} else if err != nil {
 			return 0, err
 		}
+		if endsAccount := reason == gatehouse.RevokedUserDeactivated || reason == gatehouse.RevokedUserDeleted; endsAccount && active {
+			// The last-admin rule of SetUserRoles holds here too, under the
+			// same locks: two admins deactivating or deleting each other at
+			// once must not leave no admin at all.
+			var isAdmin int
+			if err := tx.queryRow(ctx, `SELECT count(*) FROM user_roles WHERE user_id = ? AND role = ?`, id, gatehouse.RoleAdmin).Scan(&isAdmin); err != nil {
+				return 0, err
+			}
+			if isAdmin > 0 {
+				if err := lastAdminCheck(ctx, tx, s.db.dialect, id); err != nil {
+					return 0, err
+				}
+			}
+		}
 		if _, err := revokeWhere(ctx, tx, `user_id = ? AND id <> ?`, []any{id, keep}, reason, at); err != nil {
+			return 0, err
+		}
+		// A pending second step (mfa_token) was opened by the password, or
+		// the account, that this change ends: it goes with the sessions.
+		if _, err := tx.exec(ctx, `DELETE FROM mfa_challenges WHERE user_id = ?`, id); err != nil {
 			return 0, err
 		}
 		res, err := tx.exec(ctx, query, append(args, id)...)

@@ -37,6 +37,7 @@ func RunMFAStore(t *testing.T, newStores func(t *testing.T) MFAStores) {
 		{"Delete", testMFADelete},
 		{"Challenges", testMFAChallenges},
 		{"UserDeletionCascades", testMFAUserDeletionCascades},
+		{"PasswordChangeEndsChallenges", testMFAPasswordChangeEndsChallenges},
 		{"SessionAMR", testMFASessionAMR},
 	}
 	for _, tt := range tests {
@@ -366,6 +367,30 @@ func testMFAUserDeletionCascades(t *testing.T, s MFAStores) {
 	checkCode(t, err, gatehouse.CodeNotFound)
 	if n, _ := s.MFA.RecoveryCodesLeft(ctx, u.ID); n != 0 {
 		t.Errorf("%d recovery codes outlived their user", n)
+	}
+}
+
+// testMFAPasswordChangeEndsChallenges: a pending second step was opened by
+// a password; changing the password, or deactivating the account, ends it
+// with the sessions.
+func testMFAPasswordChangeEndsChallenges(t *testing.T, s MFAStores) {
+	ctx := t.Context()
+	u := mustCreate(t, s.Users, newUser("alice"))
+	enrolled(t, s, u)
+	mustChallenge(t, s, u, "before-change", base, base.Add(5*time.Minute))
+	if err := s.Users.ChangePassword(ctx, u.ID, "new-hash", "", base); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.MFA.MFAChallenge(ctx, []byte("before-change"), base)
+	checkCode(t, err, gatehouse.CodeNotFound)
+	mustChallenge(t, s, u, "before-deactivation", base, base.Add(5*time.Minute))
+	if err := s.Users.SetUserActive(ctx, u.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.MFA.MFAChallenge(ctx, []byte("before-deactivation"), base)
+	checkCode(t, err, gatehouse.CodeNotFound)
+	if _, err := s.MFA.TOTPByUser(ctx, u.ID); err != nil {
+		t.Errorf("the second factor itself must stay: %v", err)
 	}
 }
 

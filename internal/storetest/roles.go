@@ -28,6 +28,7 @@ func RunAdminStore(t *testing.T, newStores func(t *testing.T) RoleStores) {
 		{"SetUserRolesRefusesInvalid", testSetUserRolesRefusesInvalid},
 		{"LastAdmin", testLastAdmin},
 		{"ConcurrentLastAdmin", testConcurrentLastAdmin},
+		{"ConcurrentLastAdminEnds", testConcurrentLastAdminEnds},
 		{"DeleteDropsRoles", testDeleteDropsRoles},
 		{"SearchUsers", testSearchUsers},
 	}
@@ -146,33 +147,87 @@ func testLastAdmin(t *testing.T, s RoleStores) {
 
 // Two admins dropping their own role at once: exactly one may.
 func testConcurrentLastAdmin(t *testing.T, s RoleStores) {
+	// Each round races the admin left by the previous round against a new
+	// one: exactly one of the two may step down, and the other is the
+	// admin the next round starts with (the last admin can be neither
+	// deleted nor deactivated, so it is never cleaned away).
+	prev := mustCreate(t, s.Users, withRoles(newUser("first"), "admin"))
 	for round := range 5 {
-		a := mustCreate(t, s.Users, withRoles(newUser("a"+string(rune('a'+round))), "admin"))
-		b := mustCreate(t, s.Users, withRoles(newUser("b"+string(rune('a'+round))), "admin"))
+		next := mustCreate(t, s.Users, withRoles(newUser("b"+string(rune('a'+round))), "admin"))
 		var wg sync.WaitGroup
+		ids := []int64{prev.ID, next.ID}
 		errs := make([]error, 2)
-		for i, id := range []int64{a.ID, b.ID} {
+		for i, id := range ids {
 			wg.Go(func() { errs[i] = s.Admin.SetUserRoles(t.Context(), id, nil) })
 		}
 		wg.Wait()
 		ok := 0
-		for _, err := range errs {
+		for i, err := range errs {
 			switch {
 			case err == nil:
 				ok++
-			case !gatehouse.IsCode(err, gatehouse.CodeAdminLockout):
+			case gatehouse.IsCode(err, gatehouse.CodeAdminLockout):
+				prev = &gatehouse.User{ID: ids[i]}
+			default:
 				t.Fatalf("round %d: %v", round, err)
 			}
 		}
 		if ok != 1 {
 			t.Fatalf("round %d: %d of 2 admins stepped down, want 1", round, ok)
 		}
-		// Leave no admin behind for the next round's count.
-		for _, id := range []int64{a.ID, b.ID} {
-			if err := s.Users.DeleteUser(t.Context(), id); err != nil {
-				t.Fatal(err)
+	}
+}
+
+// testConcurrentLastAdminEnds: two admins deactivating or deleting each
+// other at once leave one active admin; the last one can be neither
+// deactivated nor deleted, while a deactivated admin can still go.
+func testConcurrentLastAdminEnds(t *testing.T, s RoleStores) {
+	ctx := t.Context()
+	ends := map[string]func(id int64) error{
+		"deactivate": func(id int64) error { return s.Users.SetUserActive(ctx, id, false) },
+		"delete":     func(id int64) error { return s.Users.DeleteUser(ctx, id) },
+	}
+	prev := mustCreate(t, s.Users, withRoles(newUser("first"), "admin"))
+	round := 0
+	for _, name := range []string{"deactivate", "delete", "deactivate", "delete"} {
+		end := ends[name]
+		next := mustCreate(t, s.Users, withRoles(newUser("e"+string(rune('a'+round))), "admin"))
+		round++
+		ids := []int64{prev.ID, next.ID}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Go(func() { errs[i] = end(id) })
+		}
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case gatehouse.IsCode(err, gatehouse.CodeAdminLockout):
+				prev = &gatehouse.User{ID: ids[i]}
+			default:
+				t.Fatalf("%s: %v", name, err)
 			}
 		}
+		if ok != 1 {
+			t.Fatalf("%s at once: %d of 2 admins ended, want 1", name, ok)
+		}
+	}
+	// A deactivated admin is no longer one the rule counts: it may be
+	// deleted, and the last active admin still may not.
+	gone := mustCreate(t, s.Users, withRoles(newUser("gone"), "admin"))
+	if err := s.Users.SetUserActive(ctx, gone.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Users.DeleteUser(ctx, gone.ID); err != nil {
+		t.Errorf("delete a deactivated admin: %v", err)
+	}
+	checkCode(t, s.Users.SetUserActive(ctx, prev.ID, false), gatehouse.CodeAdminLockout)
+	checkCode(t, s.Users.DeleteUser(ctx, prev.ID), gatehouse.CodeAdminLockout)
+	if err := s.Users.SetUserActive(ctx, prev.ID, true); err != nil {
+		t.Errorf("activating the last admin: %v", err)
 	}
 }
 
