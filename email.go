@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// CodeEmailDisabled (404): the email flows (verification and password reset
+// links) are off, because no mail relay is configured.
+const CodeEmailDisabled = "email_disabled"
+
 // Message is one email: a plain-text body and an HTML alternative of the same
 // content, to one recipient.
 type Message struct {

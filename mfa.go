@@ -24,6 +24,12 @@ const (
 	EventMFADisabled      = "mfa_disabled"       // TOTP and recovery codes removed
 	EventMFALogin         = "mfa_login"          // the second step of a login; Outcome and Reason tell
 	EventRecoveryCodeUsed = "recovery_code_used" // a recovery code completed a login (Detail "remaining")
+	// EventRecoveryCodesRegenerated: the user replaced their recovery
+	// codes with new ones (Detail "proof": "code" or "password").
+	EventRecoveryCodesRegenerated = "recovery_codes_regenerated"
+	// EventMFAReset: an admin (ActorID) or an operator at the command line
+	// (Detail "via": "cli") removed a user's TOTP and recovery codes.
+	EventMFAReset = "mfa_reset"
 )
 
 // Audit reasons of the second step beyond the error codes.
@@ -134,6 +140,12 @@ type MFAStore interface {
 	// many unused codes remain. CodeNotFound when there is no such unused
 	// code.
 	UseRecoveryCode(ctx context.Context, userID int64, codeHash []byte, at time.Time) (remaining int, err error)
+
+	// ReplaceRecoveryCodes replaces every recovery code of the user, used
+	// or not, with codeHashes, in one transaction, provided the user has a
+	// confirmed TOTP (held under lock, so that a concurrent DeleteTOTP
+	// cannot leave codes without a TOTP). CodeNotFound if there is none.
+	ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte) error
 
 	// RecoveryCodesLeft returns how many unused recovery codes the user has.
 	RecoveryCodesLeft(ctx context.Context, userID int64) (int, error)

@@ -88,6 +88,9 @@ Usage:
                               --admin gives it the admin role (the first admin)
   gatehouse user roles USERNAME [set ROLE,...] [flags]
                               show or replace a user's roles ("user" is implicit)
+  gatehouse user mfa reset USERNAME [flags]
+                              remove a user's TOTP and recovery codes (a lost
+                              authenticator, or after the server secret changed)
   gatehouse user list [--limit N] [--after ID] [flags]
                               list users by id
   gatehouse audit [--event E] [--user ID] [--ip IP] [--since T] [--until T]

@@ -19,7 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
 )
 
-const userUsage = "usage: gatehouse user create --username U --email E --password-stdin [--admin] [flags] | gatehouse user list [--limit N] [--after ID] [flags] | gatehouse user roles USERNAME [set ROLE,...] [flags]"
+const userUsage = "usage: gatehouse user create --username U --email E --password-stdin [--admin] [flags] | gatehouse user list [--limit N] [--after ID] [flags] | gatehouse user roles USERNAME [set ROLE,...] [flags] | gatehouse user mfa reset USERNAME [flags]"
 
 // userCmd runs `gatehouse user create|list` against the database the server
 // uses (same flags and variables).
@@ -34,6 +34,8 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return userList(ctx, args[1:], getenv, stdout, stderr)
 	case "roles":
 		return userRoles(ctx, args[1:], getenv, stdout, stderr)
+	case "mfa":
+		return userMFA(ctx, args[1:], getenv, stdout, stderr)
 	}
 	return errors.New(userUsage)
 }

@@ -25,7 +25,7 @@ import (
 
 // Email configures email verification and password reset. A zero Email
 // (no Tokens or no Mailer) turns the flows off: their use cases answer
-// CodeNotReady.
+// CodeEmailDisabled.
 type Email struct {
 	Tokens gatehouse.EmailTokenStore
 	Mailer gatehouse.Mailer
@@ -116,7 +116,7 @@ func newEmailFlows(e Email) *emailFlows {
 
 func (f *emailFlows) on() bool { return f.Tokens != nil && f.Mailer != nil }
 
-var errMailOff = &gatehouse.Error{Code: gatehouse.CodeNotReady, Err: fmt.Errorf("email is not configured")}
+var errMailOff = &gatehouse.Error{Code: gatehouse.CodeEmailDisabled, Err: fmt.Errorf("email is not configured")}
 
 var errInvalidLinkToken = &gatehouse.Error{Code: gatehouse.CodeInvalidLinkToken}
 

@@ -136,8 +136,8 @@ func TestEmailOffAnswersNotReady(t *testing.T) {
 		"verify":         s.VerifyEmail(t.Context(), "x"),
 		"reset":          s.ResetPassword(t.Context(), "x", "y"),
 	} {
-		if !gatehouse.IsCode(err, gatehouse.CodeNotReady) {
-			t.Errorf("%s: %v, want %s", name, err, gatehouse.CodeNotReady)
+		if !gatehouse.IsCode(err, gatehouse.CodeEmailDisabled) {
+			t.Errorf("%s: %v, want %s", name, err, gatehouse.CodeEmailDisabled)
 		}
 	}
 }

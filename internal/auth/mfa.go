@@ -242,12 +242,8 @@ func (s *Service) DisableTOTP(ctx context.Context, u *gatehouse.User, code, pass
 		}
 		s.auditResult(ctx, gatehouse.EventMFADisabled, u.ID, "", err)
 	}()
-	if (code == "") == (password == "") {
-		return gatehouse.ValidationError(gatehouse.FieldError{Loc: []string{"body", "code"}, Type: "code_or_password"})
-	}
-	if len(password) > s.policy.MaxBytes {
-		return gatehouse.ValidationError(gatehouse.FieldError{Loc: []string{"body", "password"}, Type: "password_too_long",
-			Key: "password_too_long", Args: map[string]any{"max": s.policy.MaxBytes}})
+	if err := s.checkProof(code, password); err != nil {
+		return err
 	}
 	t, err := s.mfa.TOTPByUser(ctx, u.ID)
 	if gatehouse.IsCode(err, gatehouse.CodeNotFound) || err == nil && !t.Confirmed() {
@@ -259,22 +255,8 @@ func (s *Service) DisableTOTP(ctx context.Context, u *gatehouse.User, code, pass
 	if err := s.takeMFA(ctx, u); err != nil {
 		return err
 	}
-	if password != "" {
-		fresh, err := s.users.UserByID(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		ok, _, err := s.hasher.Verify(password, fresh.PasswordHash)
-		if err != nil && !unreadableHash(err) {
-			return fmt.Errorf("verify password: %w", err)
-		}
-		if err != nil || !ok {
-			return &gatehouse.Error{Code: gatehouse.CodeWrongPassword}
-		}
-	} else if _, reason, err := s.useCode(ctx, u, t, code); err != nil {
+	if err := s.proveOwner(ctx, u, t, code, password, true); err != nil {
 		return err
-	} else if reason != "" {
-		return &gatehouse.Error{Code: gatehouse.CodeWrongMFACode, Err: errors.New(reason)}
 	}
 	if err := s.mfa.DeleteTOTP(ctx, u.ID); err != nil {
 		if gatehouse.IsCode(err, gatehouse.CodeNotFound) {

@@ -57,7 +57,7 @@ func defaultEmail() Email {
 func emailSettings() []setting {
 	return []setting{
 		{
-			env: "GATEHOUSE_SMTP_URL", flag: "smtp-url", arg: "url", def: "none: mail is logged (development only)",
+			env: "GATEHOUSE_SMTP_URL", flag: "smtp-url", arg: "url", def: "none: in development mail is logged; in production the email flows are off",
 			usage: "SMTP relay for verification and password reset mail: smtp://user:pass@host:587 (STARTTLS required), smtps://user:pass@host:465, or smtp://host:25?starttls=optional|off for a local relay",
 			apply: func(c *Config, raw string) error { c.Email.SMTPURL = raw; return nil },
 		},
@@ -104,6 +104,11 @@ func emailSettings() []setting {
 	}
 }
 
+// EmailOff reports whether the email flows (verification and password
+// reset) are off: production without a relay. In development without one,
+// mail is written to the log instead.
+func (c Config) EmailOff() bool { return c.Email.SMTPURL == "" && c.Production() }
+
 // PublicBaseURL is the base of the links mailed: GATEHOUSE_PUBLIC_URL, else
 // the issuer, else http:// and the listen address (development).
 func (c Config) PublicBaseURL() string {
@@ -148,10 +153,15 @@ func (c Config) validateEmail() error {
 
 // validateEmailProduction: the log mailer writes every link, token and
 // all, to the log, which is a development convenience and a production
-// account takeover; and links must be https.
+// account takeover, so production without a relay runs with the email flows
+// off (EmailOff) — unless logins require a verified address, which nobody
+// could then get; and links must be https.
 func (c Config) validateEmailProduction() error {
 	if c.Email.SMTPURL == "" {
-		return fmt.Errorf("production requires GATEHOUSE_SMTP_URL (and GATEHOUSE_MAIL_FROM): without a relay, verification and reset links would be written to the log")
+		if c.Email.RequireVerified {
+			return fmt.Errorf("GATEHOUSE_REQUIRE_VERIFIED_EMAIL=true needs GATEHOUSE_SMTP_URL (and GATEHOUSE_MAIL_FROM) in production: without a relay no verification link can be sent, so nobody could log in")
+		}
+		return nil
 	}
 	if !strings.HasPrefix(c.PublicBaseURL(), "https://") {
 		return fmt.Errorf("production requires an https GATEHOUSE_PUBLIC_URL (or GATEHOUSE_ISSUER) for the links mailed, got %q", c.PublicBaseURL())

@@ -65,6 +65,28 @@ func TestPublicBaseURL(t *testing.T) {
 	}
 }
 
+// EmailOff: production without a relay turns the email flows off;
+// development without one logs the mail instead.
+func TestEmailOff(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		base func(testing.TB) Config
+		smtp string
+		want bool
+	}{
+		{"production without a relay", validProduction, "", true},
+		{"production with a relay", validProduction, "smtps://u:p@mail.example.com", false},
+		{"development without a relay", validDevelopment, "", false},
+	} {
+		c := tt.base(t)
+		c.Email.SMTPURL = tt.smtp
+		if got := c.EmailOff(); got != tt.want {
+			t.Errorf("%s: EmailOff() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestValidateEmail(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -74,7 +96,13 @@ func TestValidateEmail(t *testing.T) {
 		wantErr string
 	}{
 		{name: "development logs mail", base: validDevelopment, edit: func(c *Config) {}},
-		{name: "production needs a relay", base: validProduction, edit: func(c *Config) { c.Email.SMTPURL = "" }, wantErr: "production requires GATEHOUSE_SMTP_URL"},
+		{name: "production without a relay: email off", base: validProduction, edit: func(c *Config) { c.Email.SMTPURL = "" }},
+		{name: "production without a relay, plain public URL: no links to protect", base: validProduction,
+			edit: func(c *Config) { c.Email.SMTPURL, c.Email.PublicURL = "", "http://login.example.com" }},
+		{name: "verified email required without a relay", base: validProduction,
+			edit: func(c *Config) { c.Email.SMTPURL, c.Email.RequireVerified = "", true }, wantErr: "GATEHOUSE_REQUIRE_VERIFIED_EMAIL=true needs GATEHOUSE_SMTP_URL"},
+		{name: "verified email required with a relay", base: validProduction, edit: func(c *Config) { c.Email.RequireVerified = true }},
+		{name: "development requires verified email, logs mail", base: validDevelopment, edit: func(c *Config) { c.Email.RequireVerified = true }},
 		{name: "relay needs a sender", base: validDevelopment, edit: func(c *Config) { c.Email.SMTPURL = "smtp://localhost:1025?starttls=off" }, wantErr: "GATEHOUSE_MAIL_FROM"},
 		{name: "bad relay URL keeps its password", base: validDevelopment, edit: func(c *Config) { c.Email.SMTPURL = "http://u:hunter2@mail.example.com" }, wantErr: "GATEHOUSE_SMTP_URL must be"},
 		{name: "relay URL without host", base: validDevelopment, edit: func(c *Config) { c.Email.SMTPURL = "smtp://" }, wantErr: "GATEHOUSE_SMTP_URL must be"},

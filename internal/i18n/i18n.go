@@ -51,7 +51,7 @@ func New(fallback Lang) *Catalog {
 	return &Catalog{
 		fallback: fallback,
 		matcher:  language.NewMatcher(langTags),
-		texts:    [2]map[string]string{merge(english, uiEnglish, uiAdminEnglish, uiProvidersEnglish), merge(korean, uiKorean, uiAdminKorean, uiProvidersKorean)},
+		texts:    [2]map[string]string{merge(english, uiEnglish, uiAdminEnglish, uiProvidersEnglish, uiAccountEnglish), merge(korean, uiKorean, uiAdminKorean, uiProvidersKorean, uiAccountKorean)},
 	}
 }
 

@@ -58,7 +58,7 @@ func TestCatalogsComplete(t *testing.T) {
 			t.Errorf("Korean catalog lacks %q", k)
 		}
 	}
-	for k := range merge(korean, uiKorean, uiAdminKorean, uiProvidersKorean) {
+	for k := range merge(korean, uiKorean, uiAdminKorean, uiProvidersKorean, uiAccountKorean) {
 		if !c.Has(English, k) {
 			t.Errorf("English catalog lacks %q", k)
 		}

@@ -38,6 +38,7 @@ func adminRoutes(admin *auth.AdminAPI, j *jar, v *views) []route {
 		{"POST /ui/admin/users/{id}/activate", a(handleAdminSetActive(admin, j, v, true))},
 		{"POST /ui/admin/users/{id}/roles", a(handleAdminSetRoles(admin, j, v))},
 		{"POST /ui/admin/users/{id}/sessions/revoke", a(handleAdminRevokeSessions(admin, j, v))},
+		{"POST /ui/admin/users/{id}/mfa/reset", a(handleAdminResetMFA(admin, j, v))},
 		{"GET /ui/admin/users/{id}/delete", a(handleAdminDeleteForm(admin, j, v))},
 		{"POST /ui/admin/users/{id}/delete", a(handleAdminDelete(admin, j, v))},
 		{"GET /ui/admin/audit", a(handleAdminAudit(admin, j, v))},
@@ -69,7 +70,7 @@ func (v *view) AdminPage() bool { return strings.HasPrefix(v.Page, "admin_") }
 // for with ?m=.
 var adminFlashes = map[string]bool{
 	"user_deactivated": true, "user_activated": true, "roles_saved": true,
-	"sessions_revoked": true, "user_deleted": true,
+	"sessions_revoked": true, "user_deleted": true, "mfa_reset": true,
 }
 
 // adminView starts the view of an administration page with the session's
@@ -194,6 +195,7 @@ func pathUserID(r *http.Request) (int64, error) {
 // userData is a user's page's own data.
 type userData struct {
 	User userRow
+	MFA  *adminMFA // nil: second factors are not configured
 }
 
 // renderUser shows user id's page with status, after whatever pv already
@@ -208,7 +210,12 @@ func renderUser(admin *auth.AdminAPI, v *views, w http.ResponseWriter, r *http.R
 	if _, kept := pv.Form["roles"]; !kept {
 		pv.Form["roles"] = row.Custom
 	}
-	pv.Data = userData{User: row}
+	mfa, err := adminMFAOf(admin, r, id)
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	pv.Data = userData{User: row, MFA: mfa}
 	v.render(w, r, status, pv)
 }
 

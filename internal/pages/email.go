@@ -38,6 +38,10 @@ func requestLink(svc *auth.Service, kind string) func(r *http.Request, in auth.E
 // or verification ("verify") link by email address.
 func handleLinkRequestForm(j *jar, v *views, kind string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !v.mailOn {
+			v.fail(w, r, &gatehouse.Error{Code: gatehouse.CodeEmailDisabled})
+			return
+		}
 		pv := v.page(r, "request")
 		pv.CSRF = j.preToken(w, r)
 		pv.Data = requestData{Kind: kind}

@@ -206,6 +206,9 @@ type accountData struct {
 	Unverified bool
 	// Identities are the linked sign-in methods; nil: no providers.
 	Identities *identitySection
+	// NoPassword: the account has no password (made through a provider),
+	// so the password form sets one, without asking for a current one.
+	NoPassword bool
 }
 
 // renderAccount shows the account page with status, after whatever pv
@@ -235,7 +238,7 @@ func renderAccount(svc *auth.Service, v *views, policy pwhash.Policy, w http.Res
 		return
 	}
 	pv.Data = accountData{Sessions: rows, MinLength: policy.MinLength, MFA: mfa,
-		Unverified: s.user.EmailVerifiedAt.IsZero() && svc.EmailEnabled(), Identities: ids}
+		Unverified: s.user.EmailVerifiedAt.IsZero() && svc.EmailEnabled(), Identities: ids, NoPassword: s.user.PasswordHash == ""}
 	v.render(w, r, status, pv)
 }
 
@@ -263,6 +266,10 @@ func handleChangePassword(svc *auth.Service, j *jar, v *views, policy pwhash.Pol
 			pv := accountView(j, v, r)
 			status := v.explain(w, r, pv, err)
 			renderAccount(svc, v, policy, w, r, status, pv)
+			return
+		}
+		if s.user.PasswordHash == "" {
+			http.Redirect(w, r, "/ui/account?m=password_set", http.StatusSeeOther)
 			return
 		}
 		http.Redirect(w, r, "/ui/account?m=password_changed", http.StatusSeeOther)

@@ -137,6 +137,8 @@ type totpData struct {
 	QR     template.URL // a data: URL of the QR code's PNG
 	Secret string       // base32, in groups of four for reading
 	Codes  []string
+	// Regenerated: Codes replace earlier ones (not a new enrolment).
+	Regenerated bool
 }
 
 // totpView starts the TOTP page's view with the session's form token.

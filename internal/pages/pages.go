@@ -109,6 +109,7 @@ func routes(mux *http.ServeMux, svc *auth.Service, gate Gate, j *jar, v *views, 
 		{"POST /ui/account/mfa/totp", signedIn(handleEnrolTOTP(svc, j, v))},
 		{"POST /ui/account/mfa/totp/confirm", signedIn(handleConfirmTOTP(svc, j, v))},
 		{"POST /ui/account/mfa/totp/disable", signedIn(hashes(handleDisableTOTP(svc, j, v, policy)))},
+		{"POST /ui/account/mfa/recovery-codes", signedIn(hashes(handleRegenerateCodes(svc, j, v, policy)))},
 		{"/ui/", handleUnrouted(mux, v)},
 	}
 }
@@ -135,6 +136,7 @@ func New(d Deps) (http.Handler, error) {
 	allow := newOriginList(d.RedirectOrigins)
 	j := newJar(d.Auth, d.CSRFKey, d.Secure)
 	v.providers = newProviders(d.Federation, d.OAuthRedirectURI, j)
+	v.mailOn = d.Auth.EmailEnabled()
 	mux := http.NewServeMux()
 	rts := routes(mux, d.Auth, d.Gate, j, v, allow, d.Policy.WithDefaults())
 	rts = append(rts, providerRoutes(v.providers, d.Auth, j, v, allow, d.Policy.WithDefaults())...)

@@ -28,6 +28,8 @@ type views struct {
 	log     *slog.Logger
 	// providers are the sign-in providers (oauth.go); nil: none.
 	providers *providers
+	// mailOn: the email links (reset, verification) can be mailed.
+	mailOn bool
 }
 
 func newViews(cat *i18n.Catalog, log *slog.Logger) (*views, error) {
@@ -73,6 +75,8 @@ type view struct {
 	catalog   *i18n.Catalog
 	focused   bool       // a field with a problem has taken the focus
 	providers *providers // for the provider buttons (Providers)
+	// MailOn: the email flows are on, so the pages link to them.
+	MailOn bool
 }
 
 // T translates key; args are name, value pairs filling {name} placeholders.
@@ -102,7 +106,7 @@ func (v *view) Invalid(field string) bool { return v.Fields[field] != "" }
 // flashes are the notices a redirect may ask for with ?m=: only these keys,
 // so a link cannot put text of its choosing on the page.
 var flashes = map[string]bool{
-	"registered": true, "signed_out": true, "signed_out_all": true, "password_changed": true,
+	"registered": true, "signed_out": true, "signed_out_all": true, "password_changed": true, "password_set": true,
 	"session_revoked": true, "session_expired": true,
 	"totp_disabled": true, "verification_sent": true, "email_verified": true, "password_reset": true, "link_sent": true,
 	"identity_linked": true, "identity_unlinked": true,
@@ -112,7 +116,7 @@ var flashes = map[string]bool{
 // for, with the notice its ?m= names.
 func (vs *views) page(r *http.Request, name string) *view {
 	lang := vs.catalog.Match(r.Header.Get("Accept-Language"))
-	v := &view{Page: name, Lang: lang.String(), lang: lang, catalog: vs.catalog, Fields: map[string]string{}, Form: map[string]string{}, providers: vs.providers}
+	v := &view{Page: name, Lang: lang.String(), lang: lang, catalog: vs.catalog, Fields: map[string]string{}, Form: map[string]string{}, providers: vs.providers, MailOn: vs.mailOn}
 	if m := r.URL.Query().Get("m"); flashes[m] {
 		v.Flash = v.T("ui.flash." + m)
 	}
@@ -153,6 +157,7 @@ var statusOf = map[string]int{
 	gatehouse.CodeRateLimited:        http.StatusTooManyRequests,
 	gatehouse.CodeOverloaded:         http.StatusServiceUnavailable,
 	gatehouse.CodeNotReady:           http.StatusServiceUnavailable,
+	gatehouse.CodeEmailDisabled:      http.StatusNotFound,
 	gatehouse.CodeInvalidRequest:     http.StatusBadRequest,
 
 	// Two-factor and email links.

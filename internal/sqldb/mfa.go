@@ -131,6 +131,31 @@ func (s *mfaStore) UseRecoveryCode(ctx context.Context, userID int64, codeHash [
 	})
 }
 
+// ReplaceRecoveryCodes locks the confirmed TOTP row first: a concurrent
+// DeleteTOTP waits for the commit, or has already removed the row.
+func (s *mfaStore) ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte) error {
+	_, err := inTx(ctx, s.db, "replace recovery codes", func(tx runner) (struct{}, error) {
+		var found int64
+		err := tx.queryRow(ctx, `SELECT user_id FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL`+s.db.dialect.forUpdate, userID).Scan(&found)
+		if errors.Is(err, sql.ErrNoRows) {
+			return struct{}{}, gatehouse.Errorf(gatehouse.CodeNotFound, "replace recovery codes: no confirmed totp")
+		}
+		if err != nil {
+			return struct{}{}, err
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return struct{}{}, err
+		}
+		for _, h := range codeHashes {
+			if _, err := tx.exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
 func (s *mfaStore) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
 	n, err := countUnused(ctx, s.db.pool(), userID)
 	if err != nil {

@@ -34,6 +34,7 @@ func RunMFAStore(t *testing.T, newStores func(t *testing.T) MFAStores) {
 		{"ConcurrentTOTPStep", testMFAConcurrentTOTPStep},
 		{"RecoveryCodes", testMFARecoveryCodes},
 		{"ConcurrentRecoveryCode", testMFAConcurrentRecoveryCode},
+		{"ReplaceRecoveryCodes", testMFAReplaceRecoveryCodes},
 		{"Delete", testMFADelete},
 		{"Challenges", testMFAChallenges},
 		{"UserDeletionCascades", testMFAUserDeletionCascades},
@@ -412,5 +413,52 @@ func testMFASessionAMR(t *testing.T, s MFAStores) {
 		if !slices.Equal(rotated.AMR, amr) {
 			t.Errorf("AMR %q after rotation: %q", amr, rotated.AMR)
 		}
+	}
+}
+
+func testMFAReplaceRecoveryCodes(t *testing.T, s MFAStores) {
+	ctx := t.Context()
+	alice := mustCreate(t, s.Users, newUser("alice"))
+	bob := mustCreate(t, s.Users, newUser("bob"))
+	err := s.MFA.ReplaceRecoveryCodes(ctx, alice.ID, codeHashes("new", 10))
+	checkCode(t, err, gatehouse.CodeNotFound) // no TOTP at all
+	if err := s.MFA.PutPendingTOTP(ctx, pendingTOTP(alice, "pending")); err != nil {
+		t.Fatal(err)
+	}
+	err = s.MFA.ReplaceRecoveryCodes(ctx, alice.ID, codeHashes("new", 10))
+	checkCode(t, err, gatehouse.CodeNotFound) // a pending enrolment has no codes to replace
+	if err := s.MFA.ConfirmTOTP(ctx, alice.ID, []byte("pending"), 100, codeHashes("alice", 10), base); err != nil {
+		t.Fatal(err)
+	}
+	enrolled(t, s, bob)
+	if _, err := s.MFA.UseRecoveryCode(ctx, alice.ID, []byte("alice-code-01"), base); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MFA.ReplaceRecoveryCodes(ctx, alice.ID, codeHashes("new", 10)); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes: %v", err)
+	}
+	if n, _ := s.MFA.RecoveryCodesLeft(ctx, alice.ID); n != 10 {
+		t.Errorf("after replacing, %d codes left, want 10", n)
+	}
+	_, err = s.MFA.UseRecoveryCode(ctx, alice.ID, []byte("alice-code-02"), base)
+	checkCode(t, err, gatehouse.CodeNotFound) // the old codes are gone
+	if n, err := s.MFA.UseRecoveryCode(ctx, alice.ID, []byte("new-code-02"), base); err != nil || n != 9 {
+		t.Errorf("a new code: %d left, %v; want 9", n, err)
+	}
+	if n, _ := s.MFA.RecoveryCodesLeft(ctx, bob.ID); n != 10 {
+		t.Errorf("bob has %d codes left, want 10 (untouched)", n)
+	}
+	// Replacing and deleting race: whatever the order, no codes outlive
+	// the TOTP.
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.MFA.ReplaceRecoveryCodes(t.Context(), alice.ID, codeHashes("newer", 10)) })
+	wg.Go(func() {
+		if err := s.MFA.DeleteTOTP(t.Context(), alice.ID); err != nil {
+			t.Errorf("DeleteTOTP: %v", err)
+		}
+	})
+	wg.Wait()
+	if n, _ := s.MFA.RecoveryCodesLeft(ctx, alice.ID); n != 0 {
+		t.Errorf("after DeleteTOTP, %d recovery codes left, want 0", n)
 	}
 }

@@ -31,6 +31,7 @@ var statusOf = map[string]int{
 	gatehouse.CodePayloadTooLarge:      http.StatusRequestEntityTooLarge,
 	gatehouse.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	gatehouse.CodeNotReady:             http.StatusServiceUnavailable,
+	gatehouse.CodeEmailDisabled:        http.StatusNotFound,
 	gatehouse.CodeConflict:             http.StatusConflict,
 	gatehouse.CodeInvalidGrant:         http.StatusBadRequest,
 	gatehouse.CodeUnsupportedGrantType: http.StatusBadRequest,

@@ -131,23 +131,8 @@ func handleConfirmTOTP(svc *auth.Service, out *responder) http.Handler {
 // {code} (TOTP or recovery code) or {password}: exactly one of them.
 func handleDisableTOTP(svc *auth.Service, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := out.requireContentType(w, r, "application/json"); !ok {
-			return
-		}
-		raw, err := decodeJSON(r)
-		if err != nil {
-			out.error(w, r, err)
-			return
-		}
-		var names []string
-		for _, n := range []string{"code", "password"} {
-			if v, ok := raw[n]; ok && string(v) != "null" {
-				names = append(names, n)
-			}
-		}
-		in, problems := stringFields(raw, names...)
-		if len(problems) > 0 {
-			out.error(w, r, gatehouse.ValidationError(problems...))
+		in, ok := codeOrPassword(w, r, out)
+		if !ok {
 			return
 		}
 		if err := svc.DisableTOTP(r.Context(), gatehouse.UserFromContext(r.Context()), in["code"], in["password"]); err != nil {

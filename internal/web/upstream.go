@@ -27,13 +27,23 @@ func noProviders(fed *auth.Federation, out *responder, h http.Handler) http.Hand
 
 // handleProviders lists the configured providers, for sign-in pages.
 func handleProviders(fed *auth.Federation) http.Handler {
+	type detail struct {
+		Name  string `json:"name"`
+		Label string `json:"label"`
+	}
+	// providers (the names) came first and stays for existing clients;
+	// details carries what a sign-in button shows.
 	type response struct {
 		Providers []string `json:"providers"`
+		Details   []detail `json:"details"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res := response{Providers: []string{}}
+		res := response{Providers: []string{}, Details: []detail{}}
 		if fed != nil {
 			res.Providers = fed.Providers()
+			for _, n := range res.Providers {
+				res.Details = append(res.Details, detail{Name: n, Label: fed.Label(n)})
+			}
 		}
 		encode(w, http.StatusOK, res)
 	})

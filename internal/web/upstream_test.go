@@ -773,7 +773,8 @@ func TestProviderStartRefused(t *testing.T) {
 		t.Errorf("discovery: %s", res.body)
 	}
 	// The provider list.
-	if res := e.do(t, httptest.NewRequest(http.MethodGet, "/auth/oauth", nil)); res.status != 200 || !strings.Contains(string(res.body), `"corp"`) {
+	if res := e.do(t, httptest.NewRequest(http.MethodGet, "/auth/oauth", nil)); res.status != 200 ||
+		!strings.Contains(string(res.body), `"providers":["corp"`) || !strings.Contains(string(res.body), `"details":[{"name":"corp","label":"Corp SSO"}`) {
 		t.Errorf("provider list: %d %s", res.status, res.body)
 	}
 }
@@ -788,7 +789,7 @@ func TestNoProvidersConfigured(t *testing.T) {
 			t.Errorf("%s: %d", p, res.status)
 		}
 	}
-	if res := e.do(t, httptest.NewRequest(http.MethodGet, "/auth/oauth", nil)); res.status != 200 || !strings.Contains(string(res.body), `"providers":[]`) {
+	if res := e.do(t, httptest.NewRequest(http.MethodGet, "/auth/oauth", nil)); res.status != 200 || !strings.Contains(string(res.body), `"providers":[]`) || !strings.Contains(string(res.body), `"details":[]`) {
 		t.Errorf("provider list: %d %s", res.status, res.body)
 	}
 	access := e.token(t, "carol", "carol@example.com", "correct horse battery staple")

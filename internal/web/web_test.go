@@ -188,6 +188,7 @@ func newTestEnv(tb testing.TB, opts envOptions) *testEnv {
 	if opts.upstreams != nil {
 		fed = auth.NewFederation(svc, auth.FederationDeps{
 			Identities: db.Identities(), Upstreams: opts.upstreams(clk.Now), RedirectURIs: opts.redirectURIs,
+			Labels: map[string]string{"corp": "Corp SSO"},
 		})
 	}
 	shutdown := make(chan struct{})

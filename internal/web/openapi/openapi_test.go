@@ -224,12 +224,14 @@ func TestDocumentOperations(t *testing.T) {
 		"POST /admin/users/{id}/deactivate": bearer,
 		"PUT /admin/users/{id}/roles":       bearer,
 		"DELETE /admin/users/{id}/sessions": bearer,
+		"DELETE /admin/users/{id}/mfa":      bearer,
 		"GET /admin/audit":                  bearer,
 
 		"GET /users/me/mfa":                 bearer,
 		"POST /users/me/mfa/totp":           bearer,
 		"POST /users/me/mfa/totp/confirm":   bearer,
 		"DELETE /users/me/mfa/totp":         bearer,
+		"POST /users/me/mfa/recovery-codes": bearer,
 		"GET /users/me/identities":          bearer,
 		"POST /users/me/identities":         bearer,
 		"POST /users/me/identities/confirm": bearer,
@@ -308,6 +310,7 @@ func TestOperations(t *testing.T) {
 	t.Parallel()
 	want := []string{
 		"DELETE /admin/users/{id}",
+		"DELETE /admin/users/{id}/mfa",
 		"DELETE /admin/users/{id}/sessions",
 		"DELETE /users/me/identities/{id}",
 		"DELETE /users/me/mfa/totp",
@@ -348,6 +351,7 @@ func TestOperations(t *testing.T) {
 		"POST /auth/verify-email/request",
 		"POST /users/me/identities",
 		"POST /users/me/identities/confirm",
+		"POST /users/me/mfa/recovery-codes",
 		"POST /users/me/mfa/totp",
 		"POST /users/me/mfa/totp/confirm",
 		"POST /users/me/password",

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/auth"
+)
+
+const userMFAUsage = "usage: gatehouse user mfa reset USERNAME [flags]"
+
+// userMFA runs `gatehouse user mfa reset NAME`: the operator's way to remove
+// a user's TOTP (pending or confirmed), recovery codes and pending sign-in
+// challenges, for a user who lost their authenticator and recovery codes,
+// or for every enrolled user after the server secret changed (their sealed
+// secrets no longer open). The user then signs in with the password (or a
+// provider) alone and may enrol again. It works on the database directly,
+// so it needs no admin account and no running server; it is audited as the
+// operator's (mfa_reset, via cli).
+func userMFA(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var pos, rest []string
+	for i := 0; i < len(args); i++ {
+		if strings.HasPrefix(args[i], "-") {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		pos = append(pos, args[i])
+	}
+	if len(pos) != 2 || pos[0] != "reset" {
+		return errors.New(userMFAUsage)
+	}
+	cfg, err := loadConfig(rest, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	name := pos[1]
+	key, ok := auth.UsernameKey(name)
+	if !ok {
+		return fmt.Errorf("user mfa reset: no such user %q", printable(name))
+	}
+	u, err := db.Users().UserByUsername(ctx, key)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return fmt.Errorf("user mfa reset: no such user %q", printable(name))
+	}
+	if err != nil {
+		return err
+	}
+	err = db.MFA().DeleteTOTP(ctx, u.ID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return fmt.Errorf("user mfa reset: %s has no two-step verification", printable(u.Username))
+	}
+	if err != nil {
+		return fmt.Errorf("user mfa reset: %w", err)
+	}
+	recordOperator(ctx, db.Audit(), log, gatehouse.EventMFAReset, u.ID, nil)
+	fmt.Fprintf(stdout, "two-step verification removed for %s\n", printable(u.Username))
+	return nil
+}
