@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/auth"
 )
 
 const userMFAUsage = "usage: gatehouse user mfa reset USERNAME [flags]"
@@ -22,36 +20,16 @@ const userMFAUsage = "usage: gatehouse user mfa reset USERNAME [flags]"
 // so it needs no admin account and no running server; it is audited as the
 // operator's (mfa_reset, via cli).
 func userMFA(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var pos, rest []string
-	for i := 0; i < len(args); i++ {
-		if strings.HasPrefix(args[i], "-") {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		pos = append(pos, args[i])
-	}
+	pos, rest := splitPositional(args)
 	if len(pos) != 2 || pos[0] != "reset" {
 		return errors.New(userMFAUsage)
 	}
-	cfg, err := loadConfig(rest, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	db, err := openDB(ctx, cfg, log)
+	_, log, db, err := configuredDB(ctx, rest, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	name := pos[1]
-	key, ok := auth.UsernameKey(name)
-	if !ok {
-		return fmt.Errorf("user mfa reset: no such user %q", printable(name))
-	}
-	u, err := db.Users().UserByUsername(ctx, key)
-	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
-		return fmt.Errorf("user mfa reset: no such user %q", printable(name))
-	}
+	u, err := userNamed(ctx, db.Users(), "user mfa reset", pos[1])
 	if err != nil {
 		return err
 	}

@@ -20,35 +20,16 @@ import (
 // user cache's lifetime (2 s) for the admin API, and in the user's next
 // access token.
 func userRoles(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var pos, rest []string
-	for i := 0; i < len(args); i++ {
-		if strings.HasPrefix(args[i], "-") {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		pos = append(pos, args[i])
-	}
+	pos, rest := splitPositional(args)
 	if len(pos) != 1 && (len(pos) != 3 || pos[1] != "set") {
 		return errors.New(userUsage)
 	}
-	cfg, err := loadConfig(rest, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	db, err := openDB(ctx, cfg, log)
+	_, log, db, err := configuredDB(ctx, rest, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	key, ok := auth.UsernameKey(pos[0])
-	if !ok {
-		return fmt.Errorf("user roles: no such user %q", printable(pos[0]))
-	}
-	u, err := db.Users().UserByUsername(ctx, key)
-	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
-		return fmt.Errorf("user roles: no such user %q", printable(pos[0]))
-	}
+	u, err := userNamed(ctx, db.Users(), "user roles", pos[0])
 	if err != nil {
 		return err
 	}

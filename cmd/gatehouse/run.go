@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/auth"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/hashpool"
 	"github.com/gatehouse-auth/gatehouse/internal/pwhash"
@@ -144,13 +146,46 @@ func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqldb.DB
 	return db, nil
 }
 
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// configuredDB loads the configuration from args and the environment and
+// opens its migrated database: what every operator command starts with.
+func configuredDB(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, *sqldb.DB, error) {
 	cfg, err := loadConfig(args, getenv, stderr)
 	if err != nil {
-		return err
+		return cfg, nil, nil, err
 	}
 	log := newLogger(cfg, stderr)
 	db, err := openDB(ctx, cfg, log)
+	return cfg, log, db, err
+}
+
+// splitPositional splits args into the positional arguments before the
+// first flag and everything from that flag on.
+func splitPositional(args []string) (pos, flags []string) {
+	for i, a := range args {
+		if strings.HasPrefix(a, "-") {
+			return pos, args[i:]
+		}
+		pos = append(pos, a)
+	}
+	return pos, nil
+}
+
+// userNamed finds the user an operator named on the command line; cmd
+// prefixes the error.
+func userNamed(ctx context.Context, users gatehouse.UserStore, cmd, name string) (*gatehouse.User, error) {
+	key, ok := auth.UsernameKey(name)
+	if !ok {
+		return nil, fmt.Errorf("%s: no such user %q", cmd, printable(name))
+	}
+	u, err := users.UserByUsername(ctx, key)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil, fmt.Errorf("%s: no such user %q", cmd, printable(name))
+	}
+	return u, err
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	_, _, db, err := configuredDB(ctx, args, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -144,12 +144,7 @@ func userList(ctx context.Context, args []string, getenv func(string) string, st
 	if *limit < 0 || *after < 0 {
 		return errors.New("user list: --limit and --after must not be negative")
 	}
-	cfg, err := loadConfig(rest, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	db, err := openDB(ctx, cfg, log)
+	_, _, db, err := configuredDB(ctx, rest, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/i18n"
+	"github.com/gatehouse-auth/gatehouse/internal/web"
 )
 
 //go:embed templates/*.html
@@ -141,46 +142,6 @@ func (vs *views) render(w http.ResponseWriter, r *http.Request, status int, v *v
 	w.Write(buf.Bytes())
 }
 
-// statusOf maps the error codes a page can meet to statuses, as the API
-// does; anything else is a server error.
-var statusOf = map[string]int{
-	gatehouse.CodeValidation:         http.StatusUnprocessableEntity,
-	gatehouse.CodeUsernameTaken:      http.StatusBadRequest,
-	gatehouse.CodeEmailTaken:         http.StatusBadRequest,
-	gatehouse.CodeInvalidCredentials: http.StatusUnauthorized,
-	gatehouse.CodeInvalidToken:       http.StatusUnauthorized,
-	gatehouse.CodeInactiveUser:       http.StatusBadRequest,
-	gatehouse.CodeWrongPassword:      http.StatusBadRequest,
-	gatehouse.CodeNotFound:           http.StatusNotFound,
-	gatehouse.CodeConflict:           http.StatusConflict,
-	gatehouse.CodePayloadTooLarge:    http.StatusRequestEntityTooLarge,
-	gatehouse.CodeRateLimited:        http.StatusTooManyRequests,
-	gatehouse.CodeOverloaded:         http.StatusServiceUnavailable,
-	gatehouse.CodeNotReady:           http.StatusServiceUnavailable,
-	gatehouse.CodeEmailDisabled:      http.StatusNotFound,
-	gatehouse.CodeInvalidRequest:     http.StatusBadRequest,
-
-	// Two-factor and email links.
-	gatehouse.CodeInvalidMFAToken:      http.StatusUnauthorized,
-	gatehouse.CodeInvalidMFACode:       http.StatusUnauthorized,
-	gatehouse.CodeWrongMFACode:         http.StatusBadRequest,
-	gatehouse.CodeMFAAlreadyEnabled:    http.StatusConflict,
-	gatehouse.CodeMFANotEnabled:        http.StatusConflict,
-	gatehouse.CodeMFAEnrolmentNotFound: http.StatusConflict,
-	gatehouse.CodeInvalidLinkToken:     http.StatusBadRequest,
-	gatehouse.CodeEmailNotVerified:     http.StatusForbidden,
-	gatehouse.CodeForbidden:            http.StatusForbidden,
-	gatehouse.CodeAdminLockout:         http.StatusConflict,
-
-	// Sign-in providers.
-	gatehouse.CodeInvalidState:     http.StatusBadRequest,
-	gatehouse.CodeUpstreamFailed:   http.StatusBadRequest,
-	gatehouse.CodeAccountExists:    http.StatusConflict,
-	gatehouse.CodeIdentityTaken:    http.StatusConflict,
-	gatehouse.CodeLastSignInMethod: http.StatusConflict,
-	gatehouse.CodeInvalidGrant:     http.StatusBadRequest,
-}
-
 // explain puts err on the view — a message, and per-field messages for a
 // validation error — and returns the status to answer. An unexpected error
 // is logged and shown only as "internal"; its text never reaches the page.
@@ -190,8 +151,10 @@ func (vs *views) explain(w http.ResponseWriter, r *http.Request, v *view, err er
 	if !errors.As(err, &ge) {
 		ge = &gatehouse.Error{Code: gatehouse.CodeInternal, Err: err}
 	}
-	status, ok := statusOf[ge.Code]
-	if !ok {
+	// The API's table: a page answers an error with the status the API
+	// gives it. A code it does not know, or an internal error, is logged.
+	status, ok := web.StatusOf(ge.Code)
+	if !ok || ge.Code == gatehouse.CodeInternal {
 		status = http.StatusInternalServerError
 		vs.log.LogAttrs(r.Context(), slog.LevelError, "page request failed",
 			slog.String("request_id", gatehouse.RequestInfoFrom(r.Context()).ID),

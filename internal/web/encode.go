@@ -63,6 +63,13 @@ var statusOf = map[string]int{
 	gatehouse.CodeInvalidRedirectURI:   http.StatusBadRequest,
 }
 
+// StatusOf returns the HTTP status of an error code, and whether the code
+// is known. The hosted pages answer their errors with the same statuses.
+func StatusOf(code string) (int, bool) {
+	status, ok := statusOf[code]
+	return status, ok
+}
+
 // encode writes v as JSON with status. Headers are set before WriteHeader.
 func encode(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
