@@ -57,14 +57,6 @@ func handleLinkRequestForm(j *jar, v *views, kind string) http.Handler {
 func handleLinkRequest(svc *auth.Service, j *jar, v *views, kind string) http.Handler {
 	ask := requestLink(svc, kind)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			v.fail(w, r, formError(err))
-			return
-		}
-		if !j.checkPre(r) {
-			v.forbidden(w, r)
-			return
-		}
 		pv := v.page(r, "request")
 		email := r.PostFormValue("email")
 		err := ask(r, auth.EmailRequest{Email: email, Lang: pv.lang, ClientIP: gatehouse.RequestInfoFrom(r.Context()).ClientIP})
@@ -147,14 +139,6 @@ func handleLinkPage(svc *auth.Service, j *jar, v *views, page, purpose string, p
 func handleResetPassword(svc *auth.Service, j *jar, v *views, policy pwhash.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noReferrer(w)
-		if err := r.ParseForm(); err != nil {
-			v.fail(w, r, formError(err))
-			return
-		}
-		if !j.checkPre(r) {
-			v.forbidden(w, r)
-			return
-		}
 		token := r.PostFormValue("token")
 		if err := svc.ResetPassword(r.Context(), token, r.PostFormValue("new_password")); err != nil {
 			pv := v.page(r, "reset")
@@ -176,14 +160,6 @@ func handleResetPassword(svc *auth.Service, j *jar, v *views, policy pwhash.Poli
 func handleVerifyEmail(svc *auth.Service, j *jar, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noReferrer(w)
-		if err := r.ParseForm(); err != nil {
-			v.fail(w, r, formError(err))
-			return
-		}
-		if !j.checkPre(r) {
-			v.forbidden(w, r)
-			return
-		}
 		if err := svc.VerifyEmail(r.Context(), r.PostFormValue("token")); err != nil {
 			pv := v.page(r, "verify")
 			status := v.explain(w, r, pv, err)

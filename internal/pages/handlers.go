@@ -76,14 +76,6 @@ func afterSignIn(redirect string) string {
 // (its form carrying the challenge, see mfa.go) instead of the cookie.
 func handleSignIn(svc *auth.Service, j *jar, v *views, allow originList) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			v.fail(w, r, formError(err))
-			return
-		}
-		if !j.checkPre(r) {
-			v.forbidden(w, r)
-			return
-		}
 		pv := v.page(r, "signin")
 		redirect := r.PostFormValue("redirect_uri")
 		origin, ok := allow.check(redirect)
@@ -141,14 +133,6 @@ func handleSignUpForm(j *jar, v *views, policy pwhash.Policy) http.Handler {
 // policy and per-address limit) and sends the new user to sign in.
 func handleSignUp(svc *auth.Service, j *jar, v *views, policy pwhash.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			v.fail(w, r, formError(err))
-			return
-		}
-		if !j.checkPre(r) {
-			v.forbidden(w, r)
-			return
-		}
 		f := r.PostForm
 		_, err := svc.Register(r.Context(), auth.RegisterInput{
 			Username: f.Get("username"), Email: f.Get("email"), Password: f.Get("password"),

@@ -56,14 +56,6 @@ func renderMFAStep(w http.ResponseWriter, r *http.Request, j *jar, v *views, sta
 // an expired or used token goes back to the password step.
 func handleSignInMFA(svc *auth.Service, j *jar, v *views, allow originList) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			v.fail(w, r, formError(err))
-			return
-		}
-		if !j.checkPre(r) {
-			v.forbidden(w, r)
-			return
-		}
 		redirect := r.PostFormValue("redirect_uri")
 		origin, ok := allow.check(redirect)
 		if !ok {

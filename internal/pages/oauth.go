@@ -238,14 +238,6 @@ func (p *providers) begin(w http.ResponseWriter, r *http.Request, f flow, linkUs
 // redirect_uri.
 func handleProviderSignIn(p *providers, j *jar, v *views, allow originList) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			v.fail(w, r, formError(err))
-			return
-		}
-		if !j.checkPre(r) {
-			v.forbidden(w, r)
-			return
-		}
 		redirect := r.PostFormValue("redirect_uri")
 		if _, ok := allow.check(redirect); !ok {
 			pv := v.page(r, "signin")
@@ -444,7 +436,7 @@ func providerRoutes(p *providers, svc *auth.Service, j *jar, v *views, allow ori
 	}
 	signedIn := requireSession(j, v)
 	return []route{
-		{"POST /ui/oauth/{provider}", handleProviderSignIn(p, j, v, allow)},
+		{"POST /ui/oauth/{provider}", requirePreToken(j, v)(handleProviderSignIn(p, j, v, allow))},
 		{"GET " + OAuthCallbackPath, handleProviderCallback(p, svc, j, v, allow)},
 		{"POST /ui/account/link/{provider}", signedIn(handleLinkProvider(p, v))},
 		{"POST /ui/account/identities/{id}/unlink", signedIn(handleUnlinkIdentity(p, svc, j, v, policy))},

@@ -83,23 +83,24 @@ type route struct {
 // POST to the session's own address.
 func routes(mux *http.ServeMux, svc *auth.Service, gate Gate, j *jar, v *views, allow originList, policy pwhash.Policy) []route {
 	signedIn := requireSession(j, v)
+	preForm := requirePreToken(j, v)
 	hashes := gated(gate, v)
 	return []route{
 		{"GET /ui/{$}", handleHome(j, v)},
 		{"GET /ui/static/{file}", handleStatic(handleNotFound(v))},
 		{"GET /ui/signin", handleSignInForm(j, v, allow)},
-		{"POST /ui/signin", hashes(handleSignIn(svc, j, v, allow))},
-		{"POST /ui/signin/mfa", handleSignInMFA(svc, j, v, allow)},
+		{"POST /ui/signin", preForm(hashes(handleSignIn(svc, j, v, allow)))},
+		{"POST /ui/signin/mfa", preForm(handleSignInMFA(svc, j, v, allow))},
 		{"GET /ui/reset-password/request", handleLinkRequestForm(j, v, "reset")},
-		{"POST /ui/reset-password/request", handleLinkRequest(svc, j, v, "reset")},
+		{"POST /ui/reset-password/request", preForm(handleLinkRequest(svc, j, v, "reset"))},
 		{"GET " + auth.ResetPasswordPath, handleLinkPage(svc, j, v, "reset", gatehouse.PurposePasswordReset, policy)},
-		{"POST " + auth.ResetPasswordPath, hashes(handleResetPassword(svc, j, v, policy))},
+		{"POST " + auth.ResetPasswordPath, preForm(hashes(handleResetPassword(svc, j, v, policy)))},
 		{"GET /ui/verify-email/request", handleLinkRequestForm(j, v, "verify")},
-		{"POST /ui/verify-email/request", handleLinkRequest(svc, j, v, "verify")},
+		{"POST /ui/verify-email/request", preForm(handleLinkRequest(svc, j, v, "verify"))},
 		{"GET " + auth.VerifyEmailPath, handleLinkPage(svc, j, v, "verify", gatehouse.PurposeVerifyEmail, policy)},
-		{"POST " + auth.VerifyEmailPath, handleVerifyEmail(svc, j, v)},
+		{"POST " + auth.VerifyEmailPath, preForm(handleVerifyEmail(svc, j, v))},
 		{"GET /ui/signup", handleSignUpForm(j, v, policy)},
-		{"POST /ui/signup", hashes(handleSignUp(svc, j, v, policy))},
+		{"POST /ui/signup", preForm(hashes(handleSignUp(svc, j, v, policy)))},
 		{"POST /ui/signout", signedIn(handleSignOut(svc, j, v))},
 		{"GET /ui/account", signedIn(handleAccount(svc, j, v, policy))},
 		{"POST /ui/account/password", signedIn(hashes(handleChangePassword(svc, j, v, policy)))},

@@ -172,6 +172,26 @@ func clientOf(r *http.Request) auth.Client {
 	return auth.Client{IP: gatehouse.RequestInfoFrom(r.Context()).ClientIP, UserAgent: r.UserAgent()}
 }
 
+// requirePreToken guards the forms a browser posts before it is signed in
+// (sign-in, sign-up, links by email, provider buttons): the form must carry
+// the token of the browser's pre-session cookie, which a page of another
+// site cannot read. It parses the form first; next may read it.
+func requirePreToken(j *jar, v *views) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := r.ParseForm(); err != nil {
+				v.fail(w, r, formError(err))
+				return
+			}
+			if !j.checkPre(r) {
+				v.forbidden(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // requireSession runs next with the browser's session in the context, after
 // checking the form's token on a POST. Without a live session a GET goes to
 // the sign-in page (and comes back after), a POST answers there too.
