@@ -155,21 +155,5 @@ func (s *userStore) SearchUsers(ctx context.Context, q gatehouse.UserQuery) ([]*
 		where = append(where, `EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = users.id AND r.role = ?)`)
 		args = append(args, q.Role)
 	}
-	rows, err := s.db.pool().query(ctx, selectUser+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, q.Limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("search users: %w", err)
-	}
-	defer rows.Close()
-	users := []*gatehouse.User{}
-	for rows.Next() {
-		u, err := scanUser(rows, "id")
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search users: %w", err)
-	}
-	return users, nil
+	return s.queryUsers(ctx, "search users", selectUser+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, append(args, q.Limit)...)
 }

@@ -127,9 +127,15 @@ func (s *userStore) ListUsers(ctx context.Context, after int64, limit int) ([]*g
 	if limit <= 0 {
 		return nil, fmt.Errorf("list users: limit %d must be positive", limit)
 	}
-	rows, err := s.db.pool().query(ctx, selectUser+` WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	return s.queryUsers(ctx, "list users", selectUser+` WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+}
+
+// queryUsers runs a selectUser query of many rows; what names it in errors.
+// None is an empty slice, not an error.
+func (s *userStore) queryUsers(ctx context.Context, what, query string, args ...any) ([]*gatehouse.User, error) {
+	rows, err := s.db.pool().query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	users := []*gatehouse.User{}
@@ -141,7 +147,7 @@ func (s *userStore) ListUsers(ctx context.Context, after int64, limit int) ([]*g
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return users, nil
 }
