@@ -174,16 +174,28 @@ func (s *Service) EnrolTOTP(ctx context.Context, u *gatehouse.User) (*TOTPEnrolm
 // ConfirmTOTP activates u's pending TOTP with a current code from the
 // authenticator and returns RecoveryCodeCount one-time recovery codes, shown
 // this once and stored only as MACs. The code's step counts as used.
+//
+// The holder of u's session sessionID re-authenticates first (see
+// reauthenticate): with the current password, or, for an account without
+// one, a sign-in less than ReauthWindow old. Else a stolen access token
+// could enrol the thief's authenticator, and the owner, who cannot pass
+// the second step, would be locked out of their own account.
+//
 // CodeMFAEnrolmentNotFound without a pending enrolment,
-// CodeMFAAlreadyEnabled when already confirmed, CodeWrongMFACode for a
-// wrong code.
-func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, code string) (codes []string, err error) {
+// CodeMFAAlreadyEnabled when already confirmed, CodeReauthRequired or
+// CodeWrongPassword when the re-authentication fails, CodeWrongMFACode for
+// a wrong code.
+func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, sessionID, code, password string) (codes []string, err error) {
 	if !s.mfaOn() {
 		return nil, errMFAOff
 	}
 	defer func() {
-		if !gatehouse.IsCode(err, gatehouse.CodeWrongMFACode) && !gatehouse.IsCode(err, gatehouse.CodeRateLimited) && err != nil {
-			return // nothing to tell about an enrolment that was not there
+		switch gatehouse.ErrorCode(err) {
+		case gatehouse.CodeWrongMFACode, gatehouse.CodeRateLimited, gatehouse.CodeWrongPassword, gatehouse.CodeReauthRequired:
+		default:
+			if err != nil {
+				return // nothing to tell about an enrolment that was not there
+			}
 		}
 		s.auditResult(ctx, gatehouse.EventMFAEnrolled, u.ID, "", err)
 	}()
@@ -199,6 +211,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, code strin
 	}
 	if t.Confirmed() {
 		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAAlreadyEnabled}
+	}
+	fresh, err := s.users.UserByID(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reauthenticate(ctx, fresh, sessionID, password); err != nil {
+		return nil, err
 	}
 	if err := s.takeMFA(ctx, u); err != nil {
 		return nil, err

@@ -171,6 +171,7 @@ var statusOf = map[string]int{
 	gatehouse.CodeEmailNotVerified:     http.StatusForbidden,
 	gatehouse.CodeForbidden:            http.StatusForbidden,
 	gatehouse.CodeAdminLockout:         http.StatusConflict,
+	gatehouse.CodeReauthRequired:       http.StatusForbidden,
 
 	// Sign-in providers.
 	gatehouse.CodeInvalidState:     http.StatusBadRequest,
