@@ -243,7 +243,7 @@ func handleConfirmTOTP(svc *auth.Service, j *jar, v *views) http.Handler {
 func handleDisableTOTP(svc *auth.Service, j *jar, v *views, policy pwhash.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := sessionFrom(r.Context())
-		if err := svc.DisableTOTP(r.Context(), s.user, r.PostFormValue("code"), r.PostFormValue("password")); err != nil {
+		if err := svc.DisableTOTP(r.Context(), s.user, s.id, r.PostFormValue("code"), r.PostFormValue("password")); err != nil {
 			pv := accountView(j, v, r)
 			status := v.explain(w, r, pv, err)
 			for _, f := range []string{"code", "password"} {

@@ -150,7 +150,7 @@ func handleDisableTOTP(svc *auth.Service, out *responder) http.Handler {
 		if !ok {
 			return
 		}
-		if err := svc.DisableTOTP(r.Context(), gatehouse.UserFromContext(r.Context()), in["code"], in["password"]); err != nil {
+		if err := svc.DisableTOTP(r.Context(), gatehouse.UserFromContext(r.Context()), sessionIDFrom(r.Context()), in["code"], in["password"]); err != nil {
 			out.error(w, r, err)
 			return
 		}

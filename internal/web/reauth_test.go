@@ -114,3 +114,32 @@ func TestPasswordlessChangesNeedRecentSignIn(t *testing.T) {
 		t.Fatalf("a stale session enabled TOTP: %v", st)
 	}
 }
+
+// Turning TOTP off ends the user's other sessions: their tokens say aal2,
+// a second factor the account no longer has. The session that turned it
+// off stays, and so do other users'.
+func TestDisableTOTPEndsOtherSessions(t *testing.T) {
+	e := newTestEnv(t, envOptions{})
+	access := e.token(t, "vic", "vic@example.com", goodPassword)
+	secret, _ := e.enrolTOTP(t, access)
+	r := e.mfaStep(t, e.passwordStep(t, "vic", goodPassword), codeAt(t, secret, e.clock.Now()))
+	wantStatus(t, "second login", r, http.StatusOK, "")
+	otherAccess, otherRefresh := r.json(t)["access_token"].(string), r.json(t)["refresh_token"].(string)
+	bystander := e.token(t, "wen", "wen@example.com", goodPassword)
+
+	r = e.do(t, authed(http.MethodDelete, "/users/me/mfa/totp", access, map[string]string{"password": goodPassword}))
+	wantStatus(t, "disable", r, http.StatusNoContent, "")
+	if got := e.me(t, otherAccess); got != http.StatusUnauthorized {
+		t.Errorf("the other session's aal2 token after disable: %d, want 401", got)
+	}
+	wantStatus(t, "the other session's refresh", e.refresh(t, otherRefresh), http.StatusBadRequest, gatehouse.CodeInvalidGrant)
+	for name, tok := range map[string]string{"the caller's": access, "another user's": bystander} {
+		if got := e.me(t, tok); got != http.StatusOK {
+			t.Errorf("%s session after disable: %d, want 200", name, got)
+		}
+	}
+	ev := e.auditEvents(t, gatehouse.EventMFADisabled)
+	if len(ev) != 1 || ev[0].Outcome != gatehouse.OutcomeSuccess || ev[0].Detail["sessions_revoked"] != "1" {
+		t.Errorf("mfa_disabled rows: %s", rows(ev))
+	}
+}
