@@ -88,11 +88,29 @@ type EmailTokenStore interface {
 	// ResetPassword consumes the password_reset token with that hash at `at`,
 	// sets the user's password hash, marks the email verified (the link
 	// proved the mailbox) and revokes every live session of the user (reason
-	// RevokedPasswordReset), in one transaction. It returns the user's id, or
-	// an *Error with code CodeNotFound when no such usable token exists.
-	ResetPassword(ctx context.Context, hash, passwordHash string, at time.Time) (userID int64, err error)
+	// RevokedPasswordReset), in one transaction. In the same transaction it
+	// applies the pre-hijacking rule (docs/security.md): every linked
+	// identity, and the TOTP (pending or confirmed) with its recovery codes,
+	// that was attached before the address was verified (all of them when
+	// it was not verified before this reset) is removed, and so are the
+	// user's unredeemed provider sign-in codes and link attempts. It returns
+	// what it did, or an *Error with code CodeNotFound when no such usable
+	// token exists.
+	ResetPassword(ctx context.Context, hash, passwordHash string, at time.Time) (PasswordResetResult, error)
 
 	// PruneOneTimeTokens deletes tokens that expired before `before`, used or
 	// not, and returns how many.
 	PruneOneTimeTokens(ctx context.Context, before time.Time) (int64, error)
+}
+
+// PasswordResetResult is what a password reset changed.
+type PasswordResetResult struct {
+	UserID int64
+	// WasUnverified: the address had not been verified before the reset.
+	WasUnverified bool
+	// IdentitiesRemoved and TOTPRemoved tell what the pre-hijacking rule
+	// took away: linked identities, and a TOTP with its recovery codes,
+	// attached while nobody had proved the address.
+	IdentitiesRemoved int
+	TOTPRemoved       bool
 }

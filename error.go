@@ -33,6 +33,11 @@ const (
 	CodeForbidden            = "forbidden"              // 403: authenticated, but the user lacks the role the route requires
 	CodeAdminLockout         = "admin_lockout"          // 409: an admin change that would leave no admin (self-deactivation, last admin's role)
 	CodeInternal             = "internal"               // 500: anything unexpected; details only in the log
+
+	// CodeReauthRequired (403): a sensitive change made with an access token
+	// needs the current password, or, for an account without one, a sign-in
+	// (not a refresh) less than 10 minutes old.
+	CodeReauthRequired = "reauthentication_required"
 )
 
 // Error is the one error type of gatehouse. Code is stable and machine-readable;

@@ -32,6 +32,10 @@ const (
 	EventMFAReset = "mfa_reset"
 )
 
+// RevokedMFADisabled is the revocation reason of the sessions that end when
+// their user turns TOTP off (every one but the session that did it).
+const RevokedMFADisabled = "mfa_disabled"
+
 // Audit reasons of the second step beyond the error codes.
 const (
 	ReasonCodeReplayed = "code_replayed" // a TOTP code of a time step already used
@@ -154,6 +158,14 @@ type MFAStore interface {
 	// login challenges, in one transaction. CodeNotFound if the user has no
 	// TOTP.
 	DeleteTOTP(ctx context.Context, userID int64) error
+
+	// DisableTOTP is DeleteTOTP for the user turning their own second
+	// factor off: in the same transaction it revokes every live session of
+	// the user except keepSession (reason RevokedMFADisabled), whose
+	// tokens claim a second factor the account no longer has. It returns
+	// how many sessions it revoked; CodeNotFound, changing nothing, if the
+	// user has no TOTP.
+	DisableTOTP(ctx context.Context, userID int64, keepSession string, at time.Time) (revoked int, err error)
 
 	// CreateMFAChallenge inserts c, and deletes the challenges (of anyone)
 	// that expired before c.CreatedAt.

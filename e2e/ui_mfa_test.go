@@ -98,7 +98,7 @@ func TestUIBrowserTwoFactorAndReset(t *testing.T) {
 	b.shot("totp-enrol")
 	secret := b.eval(`document.getElementById('totp-secret').textContent`)
 	confirmed := time.Now()
-	b.fill("code", totpAt(t, secret, confirmed))
+	b.fill("code", totpAt(t, secret, confirmed), "password", password)
 	b.press(`form[action="/ui/account/mfa/totp/confirm"] button`)
 	b.mustSee("Save these codes now")
 	codes := strings.Fields(b.eval(`Array.from(document.querySelectorAll('#recovery-codes code')).map(c => c.textContent).join(' ')`))

@@ -34,7 +34,7 @@ func TestUIBrowserRecoveryCodesAndAdminReset(t *testing.T) {
 	}
 	bob.press(`form[action="/ui/account/mfa/totp"] button`)
 	secret := bob.eval(`document.getElementById('totp-secret').textContent`)
-	bob.fill("code", totpAt(t, secret, time.Now()))
+	bob.fill("code", totpAt(t, secret, time.Now()), "password", password)
 	bob.press(`form[action="/ui/account/mfa/totp/confirm"] button`)
 	old := strings.Fields(bob.eval(`Array.from(document.querySelectorAll('#recovery-codes code')).map(c => c.textContent).join(' ')`))
 

@@ -41,6 +41,10 @@ func TestServeTOTP(t *testing.T) {
 		t.Fatalf("confirm without a token: %d %v", status, body)
 	}
 	status, body = s.call(t, "POST", "/users/me/mfa/totp/confirm", "application/json", `{"code": "`+code(confirmedAt)+`"}`, token)
+	if status != http.StatusForbidden || body["code"] != "reauthentication_required" {
+		t.Fatalf("confirm without the password: %d %v", status, body)
+	}
+	status, body = s.call(t, "POST", "/users/me/mfa/totp/confirm", "application/json", `{"code": "`+code(confirmedAt)+`", "password": "SecurePassword123"}`, token)
 	if status != http.StatusOK {
 		t.Fatalf("confirm: %d %v", status, body)
 	}

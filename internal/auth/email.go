@@ -316,6 +316,12 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (err error) {
 // token is checked before the password is hashed, so a bad token costs no
 // hash; the password policy applies as at registration (a weak password
 // gives CodeValidation and leaves the token usable).
+//
+// The same transaction applies the pre-hijacking rule (docs/security.md):
+// identities linked, and a TOTP enrolled, before the address was verified
+// are removed. The password_reset event's Detail tells what was:
+// "unverified" ("true" when the address was not verified before),
+// "identities_removed" (a count) and "mfa_removed" ("true").
 func (s *Service) ResetPassword(ctx context.Context, token, password string) (err error) {
 	if !s.email.on() {
 		return errMailOff
@@ -331,7 +337,15 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (er
 		return gatehouse.ValidationError(fields...)
 	}
 	var id int64
-	defer func() { s.auditResult(ctx, gatehouse.EventPasswordReset, id, "", err) }()
+	var res gatehouse.PasswordResetResult
+	defer func() {
+		if err != nil {
+			s.auditResult(ctx, gatehouse.EventPasswordReset, id, "", err)
+			return
+		}
+		s.record(ctx, &gatehouse.AuditEvent{Event: gatehouse.EventPasswordReset, Outcome: gatehouse.OutcomeSuccess,
+			UserID: id, Detail: resetDetail(res)})
+	}()
 	if len(token) > maxLinkToken {
 		return errInvalidLinkToken
 	}
@@ -363,13 +377,34 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (er
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	if _, err := s.email.Tokens.ResetPassword(ctx, hash, pwHash, s.now().UTC()); gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+	res, err = s.email.Tokens.ResetPassword(ctx, hash, pwHash, s.now().UTC())
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 		return errInvalidLinkToken // used meanwhile by a concurrent request
 	} else if err != nil {
 		return err
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "password reset; every session revoked", slog.Int64("user_id", u.ID))
+	s.log.LogAttrs(ctx, slog.LevelInfo, "password reset; every session revoked", slog.Int64("user_id", u.ID),
+		slog.Int("identities_removed", res.IdentitiesRemoved), slog.Bool("mfa_removed", res.TOTPRemoved))
 	return s.revocations.Sync(ctx)
+}
+
+// resetDetail is the password_reset event's Detail: what the pre-hijacking
+// rule removed, nil when nothing was and the address was verified.
+func resetDetail(r gatehouse.PasswordResetResult) map[string]string {
+	d := map[string]string{}
+	if r.WasUnverified {
+		d["unverified"] = "true"
+	}
+	if r.IdentitiesRemoved > 0 {
+		d["identities_removed"] = strconv.Itoa(r.IdentitiesRemoved)
+	}
+	if r.TOTPRemoved {
+		d["mfa_removed"] = "true"
+	}
+	if len(d) == 0 {
+		return nil
+	}
+	return d
 }
 
 // mailData fills the templates.

@@ -174,16 +174,28 @@ func (s *Service) EnrolTOTP(ctx context.Context, u *gatehouse.User) (*TOTPEnrolm
 // ConfirmTOTP activates u's pending TOTP with a current code from the
 // authenticator and returns RecoveryCodeCount one-time recovery codes, shown
 // this once and stored only as MACs. The code's step counts as used.
+//
+// The holder of u's session sessionID re-authenticates first (see
+// reauthenticate): with the current password, or, for an account without
+// one, a sign-in less than ReauthWindow old. Else a stolen access token
+// could enrol the thief's authenticator, and the owner, who cannot pass
+// the second step, would be locked out of their own account.
+//
 // CodeMFAEnrolmentNotFound without a pending enrolment,
-// CodeMFAAlreadyEnabled when already confirmed, CodeWrongMFACode for a
-// wrong code.
-func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, code string) (codes []string, err error) {
+// CodeMFAAlreadyEnabled when already confirmed, CodeReauthRequired or
+// CodeWrongPassword when the re-authentication fails, CodeWrongMFACode for
+// a wrong code.
+func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, sessionID, code, password string) (codes []string, err error) {
 	if !s.mfaOn() {
 		return nil, errMFAOff
 	}
 	defer func() {
-		if !gatehouse.IsCode(err, gatehouse.CodeWrongMFACode) && !gatehouse.IsCode(err, gatehouse.CodeRateLimited) && err != nil {
-			return // nothing to tell about an enrolment that was not there
+		switch gatehouse.ErrorCode(err) {
+		case gatehouse.CodeWrongMFACode, gatehouse.CodeRateLimited, gatehouse.CodeWrongPassword, gatehouse.CodeReauthRequired:
+		default:
+			if err != nil {
+				return // nothing to tell about an enrolment that was not there
+			}
 		}
 		s.auditResult(ctx, gatehouse.EventMFAEnrolled, u.ID, "", err)
 	}()
@@ -199,6 +211,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, code strin
 	}
 	if t.Confirmed() {
 		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAAlreadyEnabled}
+	}
+	fresh, err := s.users.UserByID(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reauthenticate(ctx, fresh, sessionID, password); err != nil {
+		return nil, err
 	}
 	if err := s.takeMFA(ctx, u); err != nil {
 		return nil, err
@@ -227,20 +246,31 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, code strin
 	return codes, nil
 }
 
-// DisableTOTP removes u's TOTP and recovery codes. The user proves it is
-// them with a current code (TOTP or recovery code) or the password: a
-// stolen access token alone cannot take the second factor away.
-// CodeMFANotEnabled without a confirmed TOTP; CodeWrongMFACode or
-// CodeWrongPassword when the proof is wrong.
-func (s *Service) DisableTOTP(ctx context.Context, u *gatehouse.User, code, password string) (err error) {
+// DisableTOTP removes u's TOTP and recovery codes, and revokes every other
+// session of u (reason RevokedMFADisabled), keeping sessionID, the one
+// making the change, all in one store transaction: the other sessions'
+// tokens claim a second factor (amr "otp", aal2) the account no longer
+// has, and a resource server that asks for aal2 must not keep trusting
+// them. The user proves it is them with a current code (TOTP or recovery
+// code) or the password: a stolen access token alone cannot take the
+// second factor away. The mfa_disabled event's Detail "sessions_revoked"
+// counts the sessions ended. CodeMFANotEnabled without a confirmed TOTP;
+// CodeWrongMFACode or CodeWrongPassword when the proof is wrong.
+func (s *Service) DisableTOTP(ctx context.Context, u *gatehouse.User, sessionID, code, password string) (err error) {
 	if !s.mfaOn() {
 		return errMFAOff
 	}
+	revoked := 0
 	defer func() {
 		if gatehouse.IsCode(err, gatehouse.CodeMFANotEnabled) {
 			return
 		}
-		s.auditResult(ctx, gatehouse.EventMFADisabled, u.ID, "", err)
+		if err != nil {
+			s.auditResult(ctx, gatehouse.EventMFADisabled, u.ID, sessionID, err)
+			return
+		}
+		s.record(ctx, &gatehouse.AuditEvent{Event: gatehouse.EventMFADisabled, Outcome: gatehouse.OutcomeSuccess, UserID: u.ID,
+			SessionID: sessionID, Detail: map[string]string{"sessions_revoked": strconv.Itoa(revoked)}})
 	}()
 	if err := s.checkProof(code, password); err != nil {
 		return err
@@ -258,14 +288,15 @@ func (s *Service) DisableTOTP(ctx context.Context, u *gatehouse.User, code, pass
 	if err := s.proveOwner(ctx, u, t, code, password, true); err != nil {
 		return err
 	}
-	if err := s.mfa.DeleteTOTP(ctx, u.ID); err != nil {
+	revoked, err = s.mfa.DisableTOTP(ctx, u.ID, sessionID, s.now().UTC().Truncate(time.Microsecond))
+	if err != nil {
 		if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 			return &gatehouse.Error{Code: gatehouse.CodeMFANotEnabled}
 		}
 		return err
 	}
 	s.mfaSucceeded(ctx, u)
-	return nil
+	return s.revocations.Sync(ctx)
 }
 
 // MFAStatus is what a user may know of their own second factors.

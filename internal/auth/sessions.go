@@ -299,7 +299,11 @@ func (s *Service) RevokeSession(ctx context.Context, u *gatehouse.User, sessionI
 
 // ChangePassword checks the current password, applies the policy to the new
 // one, stores it and revokes every other session of the user, keeping the
-// one making the change.
+// one making the change. A user without a password (made through a
+// provider) sets a first one without current_password, but only from a
+// session whose sign-in is less than ReauthWindow old (CodeReauthRequired
+// otherwise): a stolen access token must not be enough to give the account
+// a password the thief knows.
 func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, sessionID, current, next string) (err error) {
 	defer func() { s.auditResult(ctx, gatehouse.EventPasswordChanged, u.ID, sessionID, err) }()
 	var fields []gatehouse.FieldError
@@ -336,6 +340,9 @@ func (s *Service) ChangePassword(ctx context.Context, u *gatehouse.User, session
 		if current != "" {
 			s.hasher.VerifyDummy(current)
 			return &gatehouse.Error{Code: gatehouse.CodeWrongPassword}
+		}
+		if err := s.recentSignIn(ctx, fresh, sessionID); err != nil {
+			return err
 		}
 	} else if err := s.checkCurrent(current, fresh.PasswordHash); err != nil {
 		return err

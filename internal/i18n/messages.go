@@ -32,6 +32,10 @@ var english = map[string]string{
 	"invalid_link_token":     "The link is invalid, has expired or was already used; ask for a new one",
 	"link_requested":         "If the address belongs to an account, a message with a link is on its way",
 
+	// Re-authentication for sensitive changes.
+	"reauthentication_required": "For this change, sign in again: your sign-in must be less than 10 minutes old",
+	"reauth_password_required":  "Enter your current password to make this change",
+
 	// Multi-factor authentication.
 	"mfa_required":              "A second factor is required: send a code from your authenticator app with the mfa_token",
 	"invalid_mfa_token":         "The mfa_token is invalid or has expired; log in again",
@@ -115,6 +119,10 @@ var korean = map[string]string{
 	"email_not_verified":     "이메일 주소가 확인되지 않았습니다. 메일로 받은 링크를 열거나 새 링크를 요청하세요",
 	"invalid_link_token":     "링크가 잘못되었거나 만료되었거나 이미 사용되었습니다. 새 링크를 요청하세요",
 	"link_requested":         "계정에 등록된 주소라면 링크가 담긴 메일이 곧 도착합니다",
+
+	// Re-authentication for sensitive changes.
+	"reauthentication_required": "이 변경을 하려면 다시 로그인하세요. 로그인한 지 10분이 지나지 않아야 합니다",
+	"reauth_password_required":  "변경하려면 현재 비밀번호를 입력하세요",
 
 	"mfa_required":              "2단계 인증이 필요합니다. mfa_token과 함께 인증 앱의 코드를 보내세요",
 	"invalid_mfa_token":         "mfa_token이 잘못되었거나 만료되었습니다. 다시 로그인하세요",

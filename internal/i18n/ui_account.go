@@ -23,6 +23,10 @@ var uiAccountEnglish = map[string]string{
 	"ui.admin.user.mfa_self_note":    "Your own is managed on your account page.",
 	"ui.admin.flash.mfa_reset":       "The user's two-step verification has been removed.",
 	"ui.flash.password_set":          "Your password has been set. Every other session has been signed out.",
+
+	// Re-authentication before a sensitive change.
+	"ui.totp.password_hint": "Your password, to show it is you making this change.",
+	"ui.reauth.recent_note": "For your safety this works only within 10 minutes of signing in: if it is refused, sign out and sign in again.",
 }
 
 var uiAccountKorean = map[string]string{
@@ -45,4 +49,8 @@ var uiAccountKorean = map[string]string{
 	"ui.admin.user.mfa_self_note":    "자신의 2단계 인증은 계정 페이지에서 관리합니다.",
 	"ui.admin.flash.mfa_reset":       "사용자의 2단계 인증을 지웠습니다.",
 	"ui.flash.password_set":          "비밀번호를 설정했습니다. 다른 모든 세션은 로그아웃되었습니다.",
+
+	// Re-authentication before a sensitive change.
+	"ui.totp.password_hint": "본인이 변경하는지 확인하기 위한 비밀번호입니다.",
+	"ui.reauth.recent_note": "보안을 위해 로그인 후 10분 안에만 할 수 있습니다. 거부되면 로그아웃한 뒤 다시 로그인하세요.",
 }

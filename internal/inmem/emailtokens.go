@@ -27,10 +27,10 @@ func (c cachedEmailTokens) VerifyEmail(ctx context.Context, hash string, at time
 	return id, err
 }
 
-func (c cachedEmailTokens) ResetPassword(ctx context.Context, hash, passwordHash string, at time.Time) (int64, error) {
-	id, err := c.EmailTokenStore.ResetPassword(ctx, hash, passwordHash, at)
-	if id != 0 {
+func (c cachedEmailTokens) ResetPassword(ctx context.Context, hash, passwordHash string, at time.Time) (gatehouse.PasswordResetResult, error) {
+	r, err := c.EmailTokenStore.ResetPassword(ctx, hash, passwordHash, at)
+	if id := r.UserID; id != 0 {
 		c.forget(id)
 	}
-	return id, err
+	return r, err
 }

@@ -142,6 +142,9 @@ type browser struct {
 	base   string
 	client *http.Client
 	header http.Header // sent with every request
+	// password is the one the browser last signed up or in with, which
+	// forms that re-authenticate (the TOTP confirmation) ask for again.
+	password string
 }
 
 func (e *env) browser(tb testing.TB) *browser {
@@ -227,6 +230,7 @@ func (b *browser) submit(from, action string, fields url.Values) page {
 
 func (b *browser) signUp(username, password string) {
 	b.tb.Helper()
+	b.password = password
 	p := b.submit("/ui/signup", "/ui/signup", url.Values{"username": {username}, "email": {username + "@example.com"}, "password": {password}})
 	if p.status != http.StatusSeeOther || p.location() != "/ui/signin?m=registered" {
 		b.tb.Fatalf("sign-up: %d %s\n%s", p.status, p.location(), p.body)
@@ -235,6 +239,7 @@ func (b *browser) signUp(username, password string) {
 
 func (b *browser) signIn(username, password string) {
 	b.tb.Helper()
+	b.password = password
 	p := b.submit("/ui/signin", "/ui/signin", url.Values{"username": {username}, "password": {password}})
 	if p.status != http.StatusSeeOther || p.location() != "/ui/account" {
 		b.tb.Fatalf("sign-in: %d %s\n%s", p.status, p.location(), p.body)

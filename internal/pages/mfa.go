@@ -131,6 +131,9 @@ type totpData struct {
 	Codes  []string
 	// Regenerated: Codes replace earlier ones (not a new enrolment).
 	Regenerated bool
+	// HasPassword: the confirmation asks for the password (auth's
+	// re-authentication); without one, a recent sign-in is what counts.
+	HasPassword bool
 }
 
 // totpView starts the TOTP page's view with the session's form token.
@@ -153,8 +156,9 @@ func renderEnrolment(svc *auth.Service, v *views, w http.ResponseWriter, r *http
 		return
 	}
 	pv.Data = totpData{
-		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(en.QRPNG)),
-		Secret: groupSecret(en.Secret),
+		QR:          template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(en.QRPNG)),
+		Secret:      groupSecret(en.Secret),
+		HasPassword: sessionFrom(r.Context()).user.PasswordHash != "",
 	}
 	v.render(w, r, status, pv)
 }
@@ -199,12 +203,22 @@ func handleEnrolTOTP(svc *auth.Service, j *jar, v *views) http.Handler {
 // every page).
 func handleConfirmTOTP(svc *auth.Service, j *jar, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		codes, err := svc.ConfirmTOTP(r.Context(), sessionFrom(r.Context()).user, r.PostFormValue("code"))
+		s := sessionFrom(r.Context())
+		codes, err := svc.ConfirmTOTP(r.Context(), s.user, s.id, r.PostFormValue("code"), r.PostFormValue("password"))
 		if err != nil {
 			pv := totpView(j, v, r)
 			status := v.explain(w, r, pv, err)
 			if len(pv.Fields) == 0 && status < 500 && status != http.StatusTooManyRequests {
-				pv.Fields["code"] = pv.Error
+				switch gatehouse.ErrorCode(err) {
+				case gatehouse.CodeWrongPassword:
+					pv.Fields["password"] = pv.Error
+				case gatehouse.CodeReauthRequired:
+					if s.user.PasswordHash != "" {
+						pv.Fields["password"] = pv.Error
+					}
+				default:
+					pv.Fields["code"] = pv.Error
+				}
 			}
 			renderEnrolment(svc, v, w, r, status, pv)
 			return
@@ -221,7 +235,7 @@ func handleConfirmTOTP(svc *auth.Service, j *jar, v *views) http.Handler {
 func handleDisableTOTP(svc *auth.Service, j *jar, v *views, policy pwhash.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := sessionFrom(r.Context())
-		if err := svc.DisableTOTP(r.Context(), s.user, r.PostFormValue("code"), r.PostFormValue("password")); err != nil {
+		if err := svc.DisableTOTP(r.Context(), s.user, s.id, r.PostFormValue("code"), r.PostFormValue("password")); err != nil {
 			pv := accountView(j, v, r)
 			status := v.explain(w, r, pv, err)
 			for _, f := range []string{"code", "password"} {

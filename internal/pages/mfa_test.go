@@ -87,7 +87,11 @@ func (e *env) enrol(t *testing.T, b *browser) (secret string, codes []string) {
 		t.Fatalf("enrolment page: %d\n%s", p.status, p.body)
 	}
 	secret = strings.ReplaceAll(m[1], " ", "")
-	p = b.post("/ui/account/mfa/totp/confirm", url.Values{"csrf_token": {p.csrf(t)}, "code": {code(t, secret, e.clock.Now())}})
+	form := url.Values{"csrf_token": {p.csrf(t)}, "code": {code(t, secret, e.clock.Now())}}
+	if b.password != "" {
+		form.Set("password", b.password)
+	}
+	p = b.post("/ui/account/mfa/totp/confirm", form)
 	if p.status != http.StatusOK || !strings.Contains(p.body, "shown only this once") {
 		t.Fatalf("confirm: %d\n%s", p.status, p.body)
 	}
@@ -154,7 +158,7 @@ func TestTOTPEnrolAndSignIn(t *testing.T) {
 	b.submit("/ui/account", "/ui/account/mfa/totp", nil)
 	enrol := b.get("/ui/account/mfa/totp")
 	first := secretRE.FindStringSubmatch(enrol.body)[1]
-	p := b.post("/ui/account/mfa/totp/confirm", url.Values{"csrf_token": {enrol.csrf(t)}, "code": {"000000"}})
+	p := b.post("/ui/account/mfa/totp/confirm", url.Values{"csrf_token": {enrol.csrf(t)}, "code": {"000000"}, "password": {b.password}})
 	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `aria-invalid="true"`) || secretRE.FindStringSubmatch(p.body)[1] != first {
 		t.Fatalf("wrong confirmation code: %d\n%s", p.status, p.body)
 	}

@@ -27,10 +27,10 @@ func (a announcedEmailTokens) VerifyEmail(ctx context.Context, hash string, at t
 	return id, err
 }
 
-func (a announcedEmailTokens) ResetPassword(ctx context.Context, hash, passwordHash string, at time.Time) (int64, error) {
-	id, err := a.EmailTokenStore.ResetPassword(ctx, hash, passwordHash, at)
-	if id != 0 {
+func (a announcedEmailTokens) ResetPassword(ctx context.Context, hash, passwordHash string, at time.Time) (gatehouse.PasswordResetResult, error) {
+	r, err := a.EmailTokenStore.ResetPassword(ctx, hash, passwordHash, at)
+	if id := r.UserID; id != 0 {
 		a.u.changed(ctx, id)
 	}
-	return id, err
+	return r, err
 }

@@ -13,8 +13,8 @@ import (
 type emailTokens struct{ gatehouse.EmailTokenStore }
 
 func (emailTokens) VerifyEmail(context.Context, string, time.Time) (int64, error) { return 5, nil }
-func (emailTokens) ResetPassword(context.Context, string, string, time.Time) (int64, error) {
-	return 6, nil
+func (emailTokens) ResetPassword(context.Context, string, string, time.Time) (gatehouse.PasswordResetResult, error) {
+	return gatehouse.PasswordResetResult{UserID: 6}, nil
 }
 
 // TestEmailTokensAnnounce: a verification or a reset changes a user, so

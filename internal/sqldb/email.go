@@ -81,34 +81,72 @@ func (s *emailTokenStore) VerifyEmail(ctx context.Context, hash string, at time.
 }
 
 // ResetPassword consumes a reset token, sets the hash, marks the address
-// verified and revokes every session of the user, in one transaction. The
-// user's row is locked (where the dialect has row locks) before the
-// revocation, for the reason changeAndRevoke gives.
-func (s *emailTokenStore) ResetPassword(ctx context.Context, hash, passwordHash string, at time.Time) (int64, error) {
-	return inTx(ctx, s.db, "reset password", func(tx runner) (int64, error) {
+// verified, revokes every session of the user and applies the
+// pre-hijacking rule, in one transaction. The user's row is locked (where
+// the dialect has row locks) before the revocation, for the reason
+// changeAndRevoke gives, and before the removals, so that a concurrent
+// verification cannot move the time they compare against.
+func (s *emailTokenStore) ResetPassword(ctx context.Context, hash, passwordHash string, at time.Time) (gatehouse.PasswordResetResult, error) {
+	return inTx(ctx, s.db, "reset password", func(tx runner) (gatehouse.PasswordResetResult, error) {
+		var r gatehouse.PasswordResetResult
 		id, err := consume(ctx, tx, hash, gatehouse.PurposePasswordReset, at)
 		if err != nil {
-			return 0, err
+			return r, err
 		}
-		var found int64
-		if err := tx.queryRow(ctx, `SELECT id FROM users WHERE id = ?`+s.db.dialect.forUpdate, id).Scan(&found); err != nil {
-			return 0, err
+		r.UserID = id
+		var verifiedAt time.Time
+		if err := tx.queryRow(ctx, `SELECT email_verified_at FROM users WHERE id = ?`+s.db.dialect.forUpdate, id).
+			Scan(scanNullTime(&verifiedAt)); err != nil {
+			return r, err
 		}
+		r.WasUnverified = verifiedAt.IsZero()
 		if _, err := revokeWhere(ctx, tx, `user_id = ?`, []any{id}, gatehouse.RevokedPasswordReset, at); err != nil {
-			return 0, err
+			return r, err
 		}
-		// So does a second step the old password had opened.
-		if _, err := tx.exec(ctx, `DELETE FROM mfa_challenges WHERE user_id = ?`, id); err != nil {
-			return 0, err
+		// So does a second step the old password had opened, and a provider
+		// sign-in or link under way: its code would open a session, or link
+		// an identity, past this reset.
+		for _, q := range []string{`DELETE FROM mfa_challenges WHERE user_id = ?`, `DELETE FROM oauth_codes WHERE user_id = ?`,
+			`DELETE FROM oauth_logins WHERE link_user_id = ?`} {
+			if _, err := tx.exec(ctx, q, id); err != nil {
+				return r, err
+			}
+		}
+		// Pre-hijacking: what was attached before anyone proved the address
+		// may be a stranger's, who registered with it first; the mailbox's
+		// owner is taking the account over now.
+		before, args := "", []any{id}
+		if !r.WasUnverified {
+			before, args = ` AND created_at < ?`, append(args, s.db.dialect.timeValue(verifiedAt))
+		}
+		res, err := tx.exec(ctx, `DELETE FROM identities WHERE user_id = ?`+before, args...)
+		if err != nil {
+			return r, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return r, err
+		}
+		r.IdentitiesRemoved = int(n)
+		if res, err = tx.exec(ctx, `DELETE FROM user_totp WHERE user_id = ?`+before, args...); err != nil {
+			return r, err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return r, err
+		}
+		if r.TOTPRemoved = n > 0; r.TOTPRemoved {
+			if _, err := tx.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, id); err != nil {
+				return r, err
+			}
 		}
 		// Other reset links of the user die with this one.
 		if _, err := tx.exec(ctx, `UPDATE one_time_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL`,
 			s.db.dialect.timeValue(at), id, gatehouse.PurposePasswordReset); err != nil {
-			return 0, err
+			return r, err
 		}
 		_, err = tx.exec(ctx, `UPDATE users SET hashed_password = ?, email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?`,
 			passwordHash, s.db.dialect.timeValue(at), id)
-		return id, err
+		return r, err
 	})
 }
 

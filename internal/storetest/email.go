@@ -15,6 +15,9 @@ type EmailStores struct {
 	Users    gatehouse.UserStore
 	Sessions gatehouse.SessionStore
 	Tokens   gatehouse.EmailTokenStore
+	// MFA and Identities hold what a reset's pre-hijacking rule removes.
+	MFA        gatehouse.MFAStore
+	Identities gatehouse.IdentityStore
 }
 
 // RunEmailTokenStore runs the EmailTokenStore conformance suite. newStores
@@ -32,6 +35,8 @@ func RunEmailTokenStore(t *testing.T, newStores func(t *testing.T) EmailStores) 
 		{"AddressBound", testTokenAddressBound},
 		{"Supersede", testTokenSupersede},
 		{"ResetPassword", testResetPassword},
+		{"ResetRemovesUnverifiedAttachments", testResetRemovesUnverifiedAttachments},
+		{"ResetKeepsVerifiedAttachments", testResetKeepsVerifiedAttachments},
 		{"ConcurrentConsume", testTokenConcurrentConsume},
 		{"Prune", testTokenPrune},
 		{"DeletedWithUser", testTokenDeletedWithUser},
@@ -187,9 +192,9 @@ func testResetPassword(t *testing.T, s EmailStores) {
 		t.Fatal(err)
 	}
 	at := base.Add(time.Minute)
-	id, err := s.Tokens.ResetPassword(ctx, "bb01", "new-hash", at)
-	if err != nil || id != u.ID {
-		t.Fatalf("ResetPassword = %d, %v; want %d", id, err, u.ID)
+	res, err := s.Tokens.ResetPassword(ctx, "bb01", "new-hash", at)
+	if err != nil || res.UserID != u.ID || !res.WasUnverified || res.IdentitiesRemoved != 0 || res.TOTPRemoved {
+		t.Fatalf("ResetPassword = %+v, %v; want user %d, unverified, nothing removed", res, err, u.ID)
 	}
 	got, err := s.Users.UserByID(ctx, u.ID)
 	if err != nil {

@@ -36,6 +36,7 @@ func RunMFAStore(t *testing.T, newStores func(t *testing.T) MFAStores) {
 		{"ConcurrentRecoveryCode", testMFAConcurrentRecoveryCode},
 		{"ReplaceRecoveryCodes", testMFAReplaceRecoveryCodes},
 		{"Delete", testMFADelete},
+		{"DisableRevokesOtherSessions", testMFADisableRevokesOtherSessions},
 		{"Challenges", testMFAChallenges},
 		{"UserDeletionCascades", testMFAUserDeletionCascades},
 		{"PasswordChangeEndsChallenges", testMFAPasswordChangeEndsChallenges},

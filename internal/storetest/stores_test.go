@@ -55,7 +55,8 @@ func TestCachedStores(t *testing.T) {
 				storetest.RunEmailTokenStore(t, func(t *testing.T) storetest.EmailStores {
 					db := openDB(t, b.url(t))
 					cache := inmem.NewUserCache(db.Users(), time.Minute, 1000, nil)
-					return storetest.EmailStores{Users: cache, Sessions: db.Sessions(), Tokens: cache.EmailTokens(db.EmailTokens())}
+					return storetest.EmailStores{Users: cache, Sessions: db.Sessions(), Tokens: cache.EmailTokens(db.EmailTokens()),
+						MFA: db.MFA(), Identities: db.Identities()}
 				})
 			})
 		})

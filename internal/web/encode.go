@@ -45,6 +45,7 @@ var statusOf = map[string]int{
 	gatehouse.CodeInvalidLinkToken:     http.StatusBadRequest,
 	gatehouse.CodeForbidden:            http.StatusForbidden,
 	gatehouse.CodeAdminLockout:         http.StatusConflict,
+	gatehouse.CodeReauthRequired:       http.StatusForbidden,
 	gatehouse.CodeInternal:             http.StatusInternalServerError,
 
 	// Multi-factor authentication (mfa.go).

@@ -105,18 +105,33 @@ func handleEnrolTOTP(svc *auth.Service, out *responder) http.Handler {
 	})
 }
 
-// handleConfirmTOTP activates the pending TOTP with a current code and
-// answers the recovery codes, which are shown this once.
+// handleConfirmTOTP activates the pending TOTP given JSON {code, password}
+// (password required when the account has one; without one, the session's
+// sign-in must be recent: auth.ConfirmTOTP) and answers the recovery codes,
+// which are shown this once.
 func handleConfirmTOTP(svc *auth.Service, out *responder) http.Handler {
 	type response struct {
 		RecoveryCodes []string `json:"recovery_codes"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, ok := out.jsonStrings(w, r, "code")
-		if !ok {
+		if _, ok := out.requireContentType(w, r, "application/json"); !ok {
 			return
 		}
-		codes, err := svc.ConfirmTOTP(r.Context(), gatehouse.UserFromContext(r.Context()), in["code"])
+		raw, err := decodeJSON(r)
+		if err != nil {
+			out.error(w, r, err)
+			return
+		}
+		names := []string{"code"}
+		if v, ok := raw["password"]; ok && string(v) != "null" {
+			names = append(names, "password")
+		}
+		in, problems := stringFields(raw, names...)
+		if len(problems) > 0 {
+			out.error(w, r, gatehouse.ValidationError(problems...))
+			return
+		}
+		codes, err := svc.ConfirmTOTP(r.Context(), gatehouse.UserFromContext(r.Context()), sessionIDFrom(r.Context()), in["code"], in["password"])
 		if err != nil {
 			out.error(w, r, err)
 			return
@@ -135,7 +150,7 @@ func handleDisableTOTP(svc *auth.Service, out *responder) http.Handler {
 		if !ok {
 			return
 		}
-		if err := svc.DisableTOTP(r.Context(), gatehouse.UserFromContext(r.Context()), in["code"], in["password"]); err != nil {
+		if err := svc.DisableTOTP(r.Context(), gatehouse.UserFromContext(r.Context()), sessionIDFrom(r.Context()), in["code"], in["password"]); err != nil {
 			out.error(w, r, err)
 			return
 		}

@@ -43,8 +43,16 @@ func codeAt(tb testing.TB, secret string, t time.Time) string {
 }
 
 // enrolTOTP starts and confirms a TOTP enrolment for the holder of access,
-// returning the secret and the recovery codes.
+// whose password is goodPassword, returning the secret and the recovery
+// codes.
 func (e *testEnv) enrolTOTP(tb testing.TB, access string) (secret string, recovery []string) {
+	tb.Helper()
+	return e.enrolTOTPWith(tb, access, goodPassword)
+}
+
+// enrolTOTPWith is enrolTOTP for an account whose password is password
+// ("" for an account without one, whose sign-in must then be recent).
+func (e *testEnv) enrolTOTPWith(tb testing.TB, access, password string) (secret string, recovery []string) {
 	tb.Helper()
 	e.alignStep()
 	r := e.do(tb, authed(http.MethodPost, "/users/me/mfa/totp", access, nil))
@@ -52,7 +60,11 @@ func (e *testEnv) enrolTOTP(tb testing.TB, access string) (secret string, recove
 		tb.Fatalf("enrol: %d %s", r.status, r.body)
 	}
 	secret = r.json(tb)["secret"].(string)
-	r = e.do(tb, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, map[string]string{"code": codeAt(tb, secret, e.clock.Now())}))
+	body := map[string]string{"code": codeAt(tb, secret, e.clock.Now())}
+	if password != "" {
+		body["password"] = password
+	}
+	r = e.do(tb, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, body))
 	if r.status != http.StatusOK {
 		tb.Fatalf("confirm: %d %s", r.status, r.body)
 	}
@@ -133,10 +145,10 @@ func TestTOTPEnrolmentAndLogin(t *testing.T) {
 	if r := e.login(t, "mia", goodPassword); r.status != http.StatusOK {
 		t.Fatalf("login with a pending enrolment: %d %s", r.status, r.body)
 	}
-	wantError(t, "confirm with a wrong code", e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, map[string]string{"code": "000000"})),
+	wantError(t, "confirm with a wrong code", e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, map[string]string{"code": "000000", "password": goodPassword})),
 		http.StatusBadRequest, gatehouse.CodeWrongMFACode)
 	confirmCode := codeAt(t, secret, e.clock.Now())
-	r = e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, map[string]string{"code": confirmCode}))
+	r = e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, map[string]string{"code": confirmCode, "password": goodPassword}))
 	if r.status != http.StatusOK || r.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("confirm: %d %s", r.status, r.body)
 	}
@@ -151,7 +163,7 @@ func TestTOTPEnrolmentAndLogin(t *testing.T) {
 		}
 	}
 	wantError(t, "enrol again", e.do(t, authed(http.MethodPost, "/users/me/mfa/totp", access, nil)), http.StatusConflict, gatehouse.CodeMFAAlreadyEnabled)
-	wantError(t, "confirm again", e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, map[string]string{"code": confirmCode})),
+	wantError(t, "confirm again", e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, map[string]string{"code": confirmCode, "password": goodPassword})),
 		http.StatusConflict, gatehouse.CodeMFAAlreadyEnabled)
 	st := e.do(t, authed(http.MethodGet, "/users/me/mfa", access, nil)).json(t)
 	if st["totp"].(map[string]any)["enabled"] != true || st["recovery_codes_left"] != float64(10) {
@@ -510,7 +522,7 @@ func TestMFAAuditEvents(t *testing.T) {
 	e := newTestEnv(t, envOptions{limits: defaultLimits()})
 	access := e.token(t, "eve", "eve@example.com", goodPassword)
 	e.do(t, authed(http.MethodPost, "/users/me/mfa/totp", access, nil))
-	e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, map[string]string{"code": "000000"}))
+	e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", access, map[string]string{"code": "000000", "password": goodPassword}))
 	e.do(t, authed(http.MethodDelete, "/users/me/mfa/totp", access, map[string]string{"password": goodPassword}))
 	secret, codes := e.enrolTOTP(t, access)
 	tok := e.passwordStep(t, "eve", goodPassword)

@@ -19,6 +19,9 @@ func TestMFAChallengeDiesWithPassword(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			e, relay := emailEnv(t, envOptions{}, auth.Email{}, secureRelay)
 			access := e.token(t, "nina", "nina@example.com", goodPassword)
+			// Verified first: a reset removes a TOTP enrolled before the
+			// address was verified (TestPreHijackingUndoneByReset).
+			e.verifyEmail(t, relay, "nina@example.com")
 			secret, _ := e.enrolTOTP(t, access)
 			stolen := e.passwordStep(t, "nina", goodPassword) // the thief's first step
 			const next = "an entirely new passphrase"
@@ -136,7 +139,7 @@ func TestUnopenableTOTPSecretIsNoServerError(t *testing.T) {
 	if err := e.mfa.PutPendingTOTP(t.Context(), &gatehouse.TOTP{UserID: quinn.ID, Secret: row.Secret, CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	r := e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", quinnAccess, map[string]string{"code": "123456"}))
+	r := e.do(t, authed(http.MethodPost, "/users/me/mfa/totp/confirm", quinnAccess, map[string]string{"code": "123456", "password": goodPassword}))
 	wantError(t, "confirm an unopenable enrolment", r, http.StatusConflict, gatehouse.CodeMFAEnrolmentNotFound)
 	if err := e.mfa.ConfirmTOTP(t.Context(), quinn.ID, row.Secret, 0, nil, now); err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ func routes(d Deps, out *responder) []route {
 		{"POST /users/me/password", limit(authed(hashes(handleChangePassword(d.Auth, out))))},
 		{"GET /users/me/mfa", authed(handleMFAStatus(d.Auth, out))},
 		{"POST /users/me/mfa/totp", authed(handleEnrolTOTP(d.Auth, out))},
-		{"POST /users/me/mfa/totp/confirm", limit(authed(handleConfirmTOTP(d.Auth, out)))},
+		{"POST /users/me/mfa/totp/confirm", limit(authed(hashes(handleConfirmTOTP(d.Auth, out))))},
 		{"DELETE /users/me/mfa/totp", limit(authed(hashes(handleDisableTOTP(d.Auth, out))))},
 		{"POST /users/me/mfa/recovery-codes", limit(authed(hashes(handleRegenerateRecoveryCodes(d.Auth, out))))},
 		{"POST /auth/verify-email/request", limit(handleRequestVerification(d.Auth, out))},

@@ -52,7 +52,7 @@ func TestProviderSignInRequiresTOTP(t *testing.T) {
 	})
 	m.QueueUser(&mockoidc.MockUser{Subject: "mfa-1", Email: "mfa@example.com", EmailVerified: true, PreferredUsername: "mfa"})
 	access := e.providerToken(t, "corp")
-	secret, recovery := e.enrolTOTP(t, access)
+	secret, recovery := e.enrolTOTPWith(t, access, "")
 
 	for _, tc := range []struct {
 		name string
