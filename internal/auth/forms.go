@@ -34,15 +34,9 @@ func (s *Service) PendingTOTP(ctx context.Context, u *gatehouse.User) (*TOTPEnro
 	if !s.mfaOn() {
 		return nil, errMFAOff
 	}
-	t, err := s.mfa.TOTPByUser(ctx, u.ID)
-	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
-		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAEnrolmentNotFound}
-	}
+	t, err := s.pendingTOTP(ctx, u.ID)
 	if err != nil {
 		return nil, err
-	}
-	if t.Confirmed() {
-		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAAlreadyEnabled}
 	}
 	raw, err := s.mfaKeys.openSecret(u.ID, t.Secret)
 	if err != nil {

@@ -202,15 +202,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u *gatehouse.User, sessionID,
 	if code == "" {
 		return nil, gatehouse.ValidationError(gatehouse.FieldError{Loc: []string{"body", "code"}, Type: "missing"})
 	}
-	t, err := s.mfa.TOTPByUser(ctx, u.ID)
-	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
-		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAEnrolmentNotFound}
-	}
+	t, err := s.pendingTOTP(ctx, u.ID)
 	if err != nil {
 		return nil, err
-	}
-	if t.Confirmed() {
-		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAAlreadyEnabled}
 	}
 	fresh, err := s.users.UserByID(ctx, u.ID)
 	if err != nil {
@@ -600,4 +594,20 @@ func (s *Service) auditMFALogin(ctx context.Context, u *gatehouse.User, pair *To
 		}
 	}
 	s.record(ctx, e)
+}
+
+// pendingTOTP returns the user's enrolment that is not confirmed yet:
+// CodeMFAEnrolmentNotFound without one, CodeMFAAlreadyEnabled when TOTP is on.
+func (s *Service) pendingTOTP(ctx context.Context, userID int64) (*gatehouse.TOTP, error) {
+	t, err := s.mfa.TOTPByUser(ctx, userID)
+	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAEnrolmentNotFound}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.Confirmed() {
+		return nil, &gatehouse.Error{Code: gatehouse.CodeMFAAlreadyEnabled}
+	}
+	return t, nil
 }
