@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -15,8 +16,9 @@ const userMFAUsage = "usage: gatehouse user mfa reset USERNAME [flags]"
 // a user's TOTP (pending or confirmed), recovery codes and pending sign-in
 // challenges, for a user who lost their authenticator and recovery codes,
 // or for every enrolled user after the server secret changed (their sealed
-// secrets no longer open). The user then signs in with the password (or a
-// provider) alone and may enrol again. It works on the database directly,
+// secrets no longer open). Every session of the user ends with it (running
+// servers learn of the revocations at their next sync). The user then signs
+// in with the password (or a provider) alone and may enrol again. It works on the database directly,
 // so it needs no admin account and no running server; it is audited as the
 // operator's (mfa_reset, via cli).
 func userMFA(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -33,7 +35,7 @@ func userMFA(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	err = db.MFA().DeleteTOTP(ctx, u.ID)
+	_, err = db.MFA().DisableTOTP(ctx, u.ID, "", time.Now().UTC())
 	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 		return fmt.Errorf("user mfa reset: %s has no two-step verification", printable(u.Username))
 	}

@@ -36,6 +36,13 @@ func TestUserMFAReset(t *testing.T) {
 		if err := db.MFA().ConfirmTOTP(ctx, u.ID, sealed, 1, [][]byte{[]byte(name + "-1"), []byte(name + "-2")}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
+		now := time.Now()
+		ss := &gatehouse.Session{ID: "session-of-" + name, UserID: u.ID, CreatedAt: now, LastUsedAt: now,
+			ExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(time.Hour), AccessExpiresAt: now.Add(time.Minute),
+			AMR: []string{"pwd", "otp"}, Seed: make([]byte, 32)}
+		if err := db.Sessions().CreateSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
 	}
 	steps := []struct {
 		name    string
@@ -67,6 +74,13 @@ func TestUserMFAReset(t *testing.T) {
 	}
 	if n, _ := db.MFA().RecoveryCodesLeft(ctx, ids["ben"]); n != 2 {
 		t.Errorf("ben has %d recovery codes, want 2 (untouched)", n)
+	}
+	// The reset ends ann's sessions (they claimed a second factor), not ben's.
+	for name, want := range map[string]int{"ann": 0, "ben": 1} {
+		live, err := db.Sessions().ListSessions(ctx, ids[name], time.Now())
+		if err != nil || len(live) != want {
+			t.Errorf("%s's live sessions after the reset: %d (%v), want %d", name, len(live), err, want)
+		}
 	}
 	events, err := db.Audit().ListAudit(ctx, gatehouse.AuditFilter{Event: gatehouse.EventMFAReset, Limit: 10})
 	if err != nil {

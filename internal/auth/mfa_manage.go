@@ -128,8 +128,9 @@ func (s *Service) newRecoveryCodes(userID int64) (codes []string, hashes [][]byt
 // and pending sign-in challenges: the way back in for a user who lost their
 // authenticator and their recovery codes, or whose secrets no longer open
 // because the server secret changed. The user signs in with the password
-// (or a provider) alone afterwards, and may enrol again. Their sessions
-// stay. An admin cannot reset their own second factor here (CodeAdminLockout):
+// (or a provider) alone afterwards, and may enrol again. Every session of
+// the user ends with it, as when the user turns TOTP off: their tokens
+// claimed a second factor the account no longer has. An admin cannot reset their own second factor here (CodeAdminLockout):
 // they remove it with a proof (DELETE /users/me/mfa/totp), so that a stolen
 // admin token alone cannot take it away. CodeNotFound without MFA
 // configured or without such a user; CodeMFANotEnabled when the user has no
@@ -150,11 +151,14 @@ func (a *AdminAPI) ResetMFA(ctx context.Context, actor *gatehouse.User, id int64
 	if _, err := a.svc.users.UserByID(ctx, id); err != nil {
 		return err
 	}
-	err = a.svc.mfa.DeleteTOTP(ctx, id)
+	_, err = a.svc.mfa.DisableTOTP(ctx, id, "", a.svc.now().UTC())
 	if gatehouse.IsCode(err, gatehouse.CodeNotFound) {
 		return &gatehouse.Error{Code: gatehouse.CodeMFANotEnabled}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return a.svc.revocations.Sync(ctx)
 }
 
 // UserMFA reports user id's second factors to an admin; ok is false when

@@ -116,10 +116,16 @@ func TestAdminResetMFA(t *testing.T) {
 	if r := a.admin(t, http.MethodDelete, path, nil); r.status != http.StatusNoContent {
 		t.Fatalf("reset: %d %s", r.status, r.body)
 	}
-	if r := a.login(t, "bob", goodPassword); r.status != http.StatusOK {
-		t.Errorf("bob after the reset: %d %s, want a password-only login", r.status, r.body)
+	// The reset ends bob's sessions: their tokens claimed a second factor.
+	if status := a.me(t, a.bobToken); status != http.StatusUnauthorized {
+		t.Errorf("bob's token from before the reset: %d, want 401", status)
 	}
-	if st := a.do(t, authed(http.MethodGet, "/users/me/mfa", a.bobToken, nil)).json(t); st["totp"].(map[string]any)["enabled"] != false || st["recovery_codes_left"] != float64(0) {
+	r := a.login(t, "bob", goodPassword)
+	if r.status != http.StatusOK {
+		t.Fatalf("bob after the reset: %d %s, want a password-only login", r.status, r.body)
+	}
+	fresh := r.json(t)["access_token"].(string)
+	if st := a.do(t, authed(http.MethodGet, "/users/me/mfa", fresh, nil)).json(t); st["totp"].(map[string]any)["enabled"] != false || st["recovery_codes_left"] != float64(0) {
 		t.Errorf("bob's status after the reset: %v", st)
 	}
 	wantError(t, "again", a.admin(t, http.MethodDelete, path, nil), http.StatusConflict, gatehouse.CodeMFANotEnabled)
