@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,7 +21,9 @@ type deployment struct {
 	a, b *instance
 }
 
-func newDeployment(t *testing.T, redisURL string) *deployment {
+// newDeployment starts the two instances; extra settings (applied last,
+// so they win) let a test tune one, e.g. a lower rate limit or a mail relay.
+func newDeployment(t *testing.T, redisURL string, extra ...map[string]string) *deployment {
 	t.Helper()
 	env := map[string]string{
 		"GATEHOUSE_DATABASE_URL":             postgresURL(t),
@@ -35,6 +38,9 @@ func newDeployment(t *testing.T, redisURL string) *deployment {
 		// registrations queue for the hashing slot rather than get 503.
 		"GATEHOUSE_HASH_QUEUE":      "64",
 		"GATEHOUSE_HASH_QUEUE_WAIT": "10s",
+	}
+	for _, m := range extra {
+		maps.Copy(env, m)
 	}
 	d := &deployment{env: env}
 	env["GATEHOUSE_DATA_DIR"] = t.TempDir()
