@@ -151,7 +151,14 @@ func TestAdminResetMFAPage(t *testing.T) {
 	if p := admin.get(p.location()); !strings.Contains(p.body, "two-step verification has been removed") || !strings.Contains(p.body, `id="user-mfa">Off.`) {
 		t.Errorf("after the reset:\n%s", p.body)
 	}
-	e.apiLogin(t, "uli", password) // the password alone again
+	// The reset ended uli's sessions, this browser's too; the password alone
+	// signs in again.
+	if p := user.get("/ui/account"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/ui/signin") {
+		t.Errorf("uli's page after the reset: %d %s, want the sign-in page", p.status, p.location())
+	}
+	e.apiLogin(t, "uli", password)
+	user = e.browser(t)
+	user.signIn("uli", password)
 
 	e.enrol(t, admin)
 	self := userPage(e.userID(t, "ada"))
