@@ -68,3 +68,37 @@ func TestServeDevelopmentMailIsLogged(t *testing.T) {
 		t.Errorf("log lacks the link or the warning:\n%s", logs)
 	}
 }
+
+// TestServeShutdownMailsQueuedLinks: links asked for just before a shutdown
+// are mailed before run returns, not dropped: their requests were answered
+// 202 already. The relay is slow, so that with two mail workers busy the
+// third message is still queued when the shutdown begins.
+func TestServeShutdownMailsQueuedLinks(t *testing.T) {
+	relay := mailtest.Start(t, mailtest.Options{Security: mailtest.None, Delay: 500 * time.Millisecond})
+	s := startServer(t, map[string]string{
+		"GATEHOUSE_DATA_DIR":   t.TempDir(),
+		"GATEHOUSE_SMTP_URL":   relay.URL(),
+		"GATEHOUSE_MAIL_FROM":  "Gatehouse <auth@example.test>",
+		"GATEHOUSE_PUBLIC_URL": "https://auth.example.test",
+	})
+	s.waitReady(t)
+	names := []string{"ann", "ben", "cat"}
+	for _, n := range names {
+		if status, body := s.call(t, "POST", "/auth/register", "application/json",
+			`{"username": "`+n+`", "email": "`+n+`@example.com", "password": "SecurePassword123"}`, ""); status != http.StatusCreated {
+			t.Fatalf("register %s: %d %v", n, status, body)
+		}
+	}
+	for _, n := range names {
+		if status, body := s.call(t, "POST", "/auth/password-reset/request", "application/json", `{"email": "`+n+`@example.com"}`, ""); status != http.StatusAccepted {
+			t.Fatalf("reset request %s: %d %v", n, status, body)
+		}
+	}
+	s.stop(t)
+	for range names {
+		relay.Receive(t, time.Second) // already delivered when run returned
+	}
+	if logs := s.logs.String(); strings.Contains(logs, "dropped at shutdown") {
+		t.Errorf("mail dropped at shutdown:\n%s", logs)
+	}
+}

@@ -155,7 +155,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer hasher.Close()
-	handler, shutdown, err := newHandler(bg, &wg, cfg, log, stores{hasher: hasher, metrics: m, db: db, shared: shared, keys: keyRing, secret: secret, issuer: issuer})
+	handler, shutdown, drain, err := newHandler(bg, &wg, cfg, log, stores{hasher: hasher, metrics: m, db: db, shared: shared, keys: keyRing, secret: secret, issuer: issuer})
 	if err != nil {
 		ln.Close()
 		return err
@@ -196,6 +196,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Links asked for just before the shutdown are mailed, not lost: the
+	// requests were answered 202 already.
+	if err := drain(sctx); err != nil {
+		log.Warn("shutdown timeout reached with mail still queued", "error", err.Error())
+	}
 	log.Info("stopped")
 	return nil
 }
@@ -212,8 +217,10 @@ type stores struct {
 }
 
 // newHandler wires the use cases and the HTTP layer, and starts the
-// background loops on bg. The returned func starts the HTTP layer's shutdown.
-func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *slog.Logger, st stores) (http.Handler, func(), error) {
+// background loops on bg. It returns the handler, a func that starts the
+// HTTP layer's shutdown, and one that waits, until its context ends, for
+// the mail queued by requests already answered.
+func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *slog.Logger, st stores) (http.Handler, func(), func(context.Context) error, error) {
 	db, keyRing, issuer := st.db, st.keys, st.issuer
 	tm, err := tokens.New(tokens.Options{
 		TTL:          cfg.AccessTokenTTL,
@@ -224,11 +231,11 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		Keys:         keyRing,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	lang, err := i18n.Parse(cfg.Locale)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sessions := db.Sessions()
 	local := inmem.NewRevocations(sessions, nil, log)
@@ -259,11 +266,11 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		})
 	}
 	if err := revocations.Sync(bg); err != nil {
-		return nil, nil, fmt.Errorf("load revocations: %w", err)
+		return nil, nil, nil, fmt.Errorf("load revocations: %w", err)
 	}
 	mailer, err := newMailer(cfg, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	svc := auth.New(auth.Deps{
 		Users:       users,
@@ -299,7 +306,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	wg.Go(func() { svc.RunMail(bg) })
 	fed, err := newFederation(cfg, svc, db.Identities())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	shuttingDown := make(chan struct{})
 	var once sync.Once
@@ -318,7 +325,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 	// a role change is forgotten by every cache at once.
 	adminStore, ok := users.(gatehouse.AdminStore)
 	if !ok {
-		return nil, nil, fmt.Errorf("user store %T has no admin methods", users)
+		return nil, nil, nil, fmt.Errorf("user store %T has no admin methods", users)
 	}
 	catalog := i18n.New(lang)
 	adminAPI := auth.NewAdminAPI(svc, adminStore)
@@ -332,7 +339,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 		Federation:      fed, OAuthRedirectURI: pagesCallback(cfg),
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	handler := web.NewServer(web.Deps{
 		Admin:          adminAPI,
@@ -392,7 +399,7 @@ func newHandler(bg context.Context, wg *sync.WaitGroup, cfg config.Config, log *
 			}
 		})
 	})
-	return handler, func() { once.Do(func() { close(shuttingDown) }) }, nil
+	return handler, func() { once.Do(func() { close(shuttingDown) }) }, svc.WaitMail, nil
 }
 
 // hashConcurrency is GATEHOUSE_HASH_CONCURRENCY, or half the CPUs (at

@@ -500,6 +500,11 @@ func (s *Service) RunMail(ctx context.Context) {
 	for range s.email.Workers {
 		wg.Go(func() {
 			for {
+				// Once ctx ends no new message is taken, even with some
+				// queued (select picks among ready cases at random).
+				if ctx.Err() != nil {
+					return
+				}
 				select {
 				case <-ctx.Done():
 					return
