@@ -166,45 +166,25 @@ func TestLoadEnv(t *testing.T) {
 			name: "every variable",
 			env:  fullEnv(),
 			want: func(c *Config) {
-				*c = Config{
-					Env:                         "production",
-					Addr:                        "0.0.0.0:9000",
-					DataDir:                     "/var/lib/gatehouse",
-					DatabaseURL:                 "postgres://gh@db/gatehouse",
-					SecretKey:                   "env-secret-0123456789abcdef0123456789",
-					SecretKeySource:             "GATEHOUSE_SECRET_KEY",
-					AccessTokenTTL:              15 * time.Minute,
-					Issuer:                      "https://auth.example.com",
-					Audience:                    "api",
-					Locale:                      "ko",
-					PasswordMinLength:           12,
-					PasswordMinStrength:         3,
-					TLSCert:                     "/etc/gh/cert.pem",
-					TLSKey:                      "/etc/gh/key.pem",
-					TrustTLSProxy:               true,
-					LogLevel:                    slog.LevelDebug,
-					LogFormat:                   "text",
-					ShutdownTimeout:             10 * time.Second,
-					MaxBodyBytes:                4096,
-					RefreshTokenTTL:             30 * 24 * time.Hour,
-					SessionMaxLifetime:          90 * 24 * time.Hour,
-					RefreshReuseGrace:           10 * time.Second,
-					KeysReloadInterval:          30 * time.Second,
-					RevocationSyncInterval:      time.Second,
-					RedisPrefix:                 "gatehouse:",
-					RateLimitLoginIP:            gatehouse.Limit{N: 20, Per: time.Minute},
-					RateLimitLoginAccount:       gatehouse.Limit{N: 10, Per: 15 * time.Minute},
-					RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
-					RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
-					RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
-					RateLimitMFA:                gatehouse.Limit{N: 5, Per: 15 * time.Minute},
-					TOTPIssuer:                  "gatehouse",
-					HashQueueWait:               time.Second,
-					HashPriority:                "idle",
-					AuditRetention:              90 * 24 * time.Hour,
-					ProxyHeader:                 "x-forwarded-for",
-					Email:                       defaultEmail(),
-				}
+				// The defaults, but for what every variable sets.
+				c.Env = "production"
+				c.Addr = "0.0.0.0:9000"
+				c.DataDir = "/var/lib/gatehouse"
+				c.DatabaseURL = "postgres://gh@db/gatehouse"
+				c.SecretKey = "env-secret-0123456789abcdef0123456789"
+				c.SecretKeySource = "GATEHOUSE_SECRET_KEY"
+				c.AccessTokenTTL = 15 * time.Minute
+				c.Issuer = "https://auth.example.com"
+				c.Audience = "api"
+				c.Locale = "ko"
+				c.PasswordMinLength = 12
+				c.PasswordMinStrength = 3
+				c.TLSCert = "/etc/gh/cert.pem"
+				c.TLSKey = "/etc/gh/key.pem"
+				c.TrustTLSProxy = true
+				c.LogLevel = slog.LevelDebug
+				c.ShutdownTimeout = 10 * time.Second
+				c.MaxBodyBytes = 4096
 			},
 		},
 		{
@@ -292,45 +272,25 @@ func TestLoadFlagsOverrideEnv(t *testing.T) {
 		"--shutdown-timeout=5s",
 		"-max-body-bytes=2048", // the flag package accepts one dash too
 	}
-	want := Config{
-		Env:                         "development",
-		Addr:                        "127.0.0.1:1",
-		DataDir:                     "/srv/gh",
-		DatabaseURL:                 "sqlite:///tmp/x.db",
-		SecretKey:                   "flag-secret",
-		SecretKeySource:             "--secret-key",
-		AccessTokenTTL:              2 * time.Hour,
-		Issuer:                      "iss-flag",
-		Audience:                    "aud-flag",
-		Locale:                      "en",
-		PasswordMinLength:           7,
-		PasswordMinStrength:         0,
-		TLSCert:                     "c.pem",
-		TLSKey:                      "k.pem",
-		TrustTLSProxy:               false,
-		LogLevel:                    slog.LevelError,
-		LogFormat:                   "json",
-		ShutdownTimeout:             5 * time.Second,
-		MaxBodyBytes:                2048,
-		RefreshTokenTTL:             30 * 24 * time.Hour,
-		SessionMaxLifetime:          90 * 24 * time.Hour,
-		RefreshReuseGrace:           10 * time.Second,
-		KeysReloadInterval:          30 * time.Second,
-		RevocationSyncInterval:      time.Second,
-		RedisPrefix:                 "gatehouse:",
-		RateLimitLoginIP:            gatehouse.Limit{N: 20, Per: time.Minute},
-		RateLimitLoginAccount:       gatehouse.Limit{N: 10, Per: 15 * time.Minute},
-		RateLimitLoginAccountAllIPs: gatehouse.Limit{N: 100, Per: 30 * 24 * time.Hour},
-		RateLimitRegisterIP:         gatehouse.Limit{N: 10, Per: time.Hour},
-		RateLimitRefreshIP:          gatehouse.Limit{N: 120, Per: time.Minute},
-		RateLimitMFA:                gatehouse.Limit{N: 5, Per: 15 * time.Minute},
-		TOTPIssuer:                  "gatehouse",
-		HashQueueWait:               time.Second,
-		HashPriority:                "idle",
-		AuditRetention:              90 * 24 * time.Hour,
-		ProxyHeader:                 "x-forwarded-for",
-		Email:                       defaultEmail(),
-	}
+	// The defaults, but for what the flags set.
+	want := defaults(t)
+	want.Addr = "127.0.0.1:1"
+	want.DataDir = "/srv/gh"
+	want.DatabaseURL = "sqlite:///tmp/x.db"
+	want.SecretKey = "flag-secret"
+	want.SecretKeySource = "--secret-key"
+	want.AccessTokenTTL = 2 * time.Hour
+	want.Issuer = "iss-flag"
+	want.Audience = "aud-flag"
+	want.PasswordMinLength = 7
+	want.PasswordMinStrength = 0
+	want.TLSCert = "c.pem"
+	want.TLSKey = "k.pem"
+	want.TrustTLSProxy = false
+	want.LogLevel = slog.LevelError
+	want.LogFormat = "json"
+	want.ShutdownTimeout = 5 * time.Second
+	want.MaxBodyBytes = 2048
 	checkConfig(t, mustLoad(t, args, fullEnv()), want)
 
 	t.Run("bare boolean flag", func(t *testing.T) {
