@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -240,6 +241,12 @@ func decodeJSON(r *http.Request) (map[string]json.RawMessage, error) {
 // jsonStrings reads a JSON object body with the named required string
 // fields, answering 415 or 422 itself (ok false) when it cannot.
 func (o *responder) jsonStrings(w http.ResponseWriter, r *http.Request, names ...string) (map[string]string, bool) {
+	return o.jsonStringsOptional(w, r, names)
+}
+
+// jsonStringsOptional is jsonStrings with optional string fields too: one
+// absent or null is left out of the result, one present must be a string.
+func (o *responder) jsonStringsOptional(w http.ResponseWriter, r *http.Request, required []string, optional ...string) (map[string]string, bool) {
 	if _, ok := o.requireContentType(w, r, "application/json"); !ok {
 		return nil, false
 	}
@@ -247,6 +254,12 @@ func (o *responder) jsonStrings(w http.ResponseWriter, r *http.Request, names ..
 	if err != nil {
 		o.error(w, r, err)
 		return nil, false
+	}
+	names := slices.Clone(required)
+	for _, n := range optional {
+		if v, ok := raw[n]; ok && string(v) != "null" {
+			names = append(names, n)
+		}
 	}
 	in, problems := stringFields(raw, names...)
 	if len(problems) > 0 {

@@ -114,21 +114,8 @@ func handleConfirmTOTP(svc *auth.Service, out *responder) http.Handler {
 		RecoveryCodes []string `json:"recovery_codes"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := out.requireContentType(w, r, "application/json"); !ok {
-			return
-		}
-		raw, err := decodeJSON(r)
-		if err != nil {
-			out.error(w, r, err)
-			return
-		}
-		names := []string{"code"}
-		if v, ok := raw["password"]; ok && string(v) != "null" {
-			names = append(names, "password")
-		}
-		in, problems := stringFields(raw, names...)
-		if len(problems) > 0 {
-			out.error(w, r, gatehouse.ValidationError(problems...))
+		in, ok := out.jsonStringsOptional(w, r, []string{"code"}, "password")
+		if !ok {
 			return
 		}
 		codes, err := svc.ConfirmTOTP(r.Context(), gatehouse.UserFromContext(r.Context()), sessionIDFrom(r.Context()), in["code"], in["password"])

@@ -11,26 +11,7 @@ import (
 // JSON {code} or {password}, each a string when given (a null counts as
 // absent). Which of them must be given is the use case's to say.
 func codeOrPassword(w http.ResponseWriter, r *http.Request, out *responder) (map[string]string, bool) {
-	if _, ok := out.requireContentType(w, r, "application/json"); !ok {
-		return nil, false
-	}
-	raw, err := decodeJSON(r)
-	if err != nil {
-		out.error(w, r, err)
-		return nil, false
-	}
-	var names []string
-	for _, n := range []string{"code", "password"} {
-		if v, ok := raw[n]; ok && string(v) != "null" {
-			names = append(names, n)
-		}
-	}
-	in, problems := stringFields(raw, names...)
-	if len(problems) > 0 {
-		out.error(w, r, gatehouse.ValidationError(problems...))
-		return nil, false
-	}
-	return in, true
+	return out.jsonStringsOptional(w, r, nil, "code", "password")
 }
 
 // handleRegenerateRecoveryCodes replaces the caller's recovery codes with

@@ -198,7 +198,7 @@ func handleLinkIdentity(fed *auth.Federation, out *responder) http.Handler {
 		AuthorizationURL string `json:"authorization_url"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, ok := jsonWithOptional(w, r, out, []string{"provider", "redirect_uri", "code_challenge", "code_challenge_method"}, "state")
+		in, ok := out.jsonStringsOptional(w, r, []string{"provider", "redirect_uri", "code_challenge", "code_challenge_method"}, "state")
 		if !ok {
 			return
 		}
@@ -216,36 +216,11 @@ func handleLinkIdentity(fed *auth.Federation, out *responder) http.Handler {
 	})
 }
 
-// jsonWithOptional reads a JSON body with the required string fields and
-// the optional ones (strings when present).
-func jsonWithOptional(w http.ResponseWriter, r *http.Request, out *responder, required []string, optional ...string) (map[string]string, bool) {
-	if _, ok := out.requireContentType(w, r, "application/json"); !ok {
-		return nil, false
-	}
-	raw, err := decodeJSON(r)
-	if err != nil {
-		out.error(w, r, err)
-		return nil, false
-	}
-	names := required
-	for _, o := range optional {
-		if _, ok := raw[o]; ok {
-			names = append(names, o)
-		}
-	}
-	in, problems := stringFields(raw, names...)
-	if len(problems) > 0 {
-		out.error(w, r, gatehouse.ValidationError(problems...))
-		return nil, false
-	}
-	return in, true
-}
-
 // handleConfirmLink completes a link: JSON {code, redirect_uri,
 // code_verifier}; the answer is the linked identity.
 func handleConfirmLink(fed *auth.Federation, out *responder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, ok := jsonWithOptional(w, r, out, []string{"code", "redirect_uri", "code_verifier"})
+		in, ok := out.jsonStringsOptional(w, r, []string{"code", "redirect_uri", "code_verifier"})
 		if !ok {
 			return
 		}
