@@ -1,14 +1,8 @@
 package auth
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"image/png"
 	"time"
-
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -42,22 +36,7 @@ func (s *Service) PendingTOTP(ctx context.Context, u *gatehouse.User) (*TOTPEnro
 	if err != nil {
 		return nil, err
 	}
-	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: s.totpIssuer, AccountName: u.Username, Period: totpPeriod, Secret: raw,
-		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("totp key: %w", err)
-	}
-	img, err := key.Image(qrSize, qrSize)
-	if err != nil {
-		return nil, fmt.Errorf("totp qr code: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("totp qr code: %w", err)
-	}
-	return &TOTPEnrolment{Secret: key.Secret(), URI: key.URL(), QRPNG: buf.Bytes()}, nil
+	return s.enrolment(u, raw)
 }
 
 // CheckLinkToken reports whether token is a usable link token of purpose

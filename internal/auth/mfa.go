@@ -143,22 +143,27 @@ func (s *Service) EnrolTOTP(ctx context.Context, u *gatehouse.User) (*TOTPEnrolm
 	if !s.mfaOn() {
 		return nil, errMFAOff
 	}
-	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: s.totpIssuer, AccountName: u.Username, Period: totpPeriod, SecretSize: totpSecretSize,
-		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("generate totp key: %w", err)
-	}
-	raw, err := b32.DecodeString(key.Secret())
-	if err != nil {
-		return nil, fmt.Errorf("generate totp key: %w", err)
-	}
-	err = s.mfa.PutPendingTOTP(ctx, &gatehouse.TOTP{
+	raw := make([]byte, totpSecretSize)
+	rand.Read(raw) // never fails (crypto/rand)
+	err := s.mfa.PutPendingTOTP(ctx, &gatehouse.TOTP{
 		UserID: u.ID, Secret: s.mfaKeys.sealSecret(u.ID, raw), CreatedAt: s.now().UTC().Truncate(time.Microsecond),
 	})
 	if err != nil {
 		return nil, err
+	}
+	return s.enrolment(u, raw)
+}
+
+// enrolment presents the raw secret of u's enrolment: base32 for typing
+// in, the otpauth:// URI (SHA-1, six digits, 30 s, as every app reads it)
+// and that URI as a QR code.
+func (s *Service) enrolment(u *gatehouse.User, raw []byte) (*TOTPEnrolment, error) {
+	key, err := totp.Generate(totp.GenerateOpts{
+		Issuer: s.totpIssuer, AccountName: u.Username, Period: totpPeriod, Secret: raw,
+		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("totp key: %w", err)
 	}
 	img, err := key.Image(qrSize, qrSize)
 	if err != nil {
